@@ -1,0 +1,35 @@
+// ESM mode: every @nestjs/* v12 package is ESM-only (see STYLE.md).
+const tsJest = [
+  'ts-jest',
+  {
+    useESM: true,
+    tsconfig: 'tsconfig.json',
+    // TS151002: ts-jest's hint about isolatedModules; types are checked by `npm run typecheck`.
+    diagnostics: { ignoreCodes: ['TS151002'] },
+  },
+];
+
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/src'],
+      testMatch: ['**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.e2e-spec.ts'],
+    },
+  ],
+};

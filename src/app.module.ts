@@ -1,0 +1,52 @@
+import type { DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module.js';
+import { HttpErrorFilter } from './common/http-error.filter.js';
+import { createValidationPipe } from './common/validation.js';
+import { databaseOptions } from './config/database.options.js';
+import type { AppConfig } from './config/env.js';
+import { validateEnv } from './config/env.js';
+import { HealthModule } from './health/health.module.js';
+import { UsersModule } from './users/users.module.js';
+
+@Module({})
+export class AppModule {
+  /**
+   * @param overrides variables that win over the environment: tests use
+   * them to give each app its own database and settings.
+   */
+  static async forRoot(
+    overrides: Record<string, string> = {},
+  ): Promise<DynamicModule> {
+    return {
+      module: AppModule,
+      imports: [
+        await ConfigModule.forRoot({
+          isGlobal: true,
+          cache: true,
+          validate: (raw) => validateEnv({ ...raw, ...overrides }),
+        }),
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AppConfig, true>) => ({
+            ...databaseOptions({
+              DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+            }),
+            // The schema is always the one the migrations build, on every start.
+            migrationsRun: true,
+          }),
+        }),
+        UsersModule,
+        AuthModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

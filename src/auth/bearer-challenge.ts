@@ -1,0 +1,44 @@
+import { HttpProblemException } from '../common/http-problem.exception.js';
+
+/**
+ * RFC 6750 §3: the `WWW-Authenticate: Bearer` challenges of a protected
+ * resource. Without any token the challenge carries no error code (§3.1).
+ */
+export class BearerChallenge {
+  constructor(private readonly realm: string) {}
+
+  missingToken(): HttpProblemException {
+    return new HttpProblemException(
+      401,
+      'This operation needs an access token.',
+      {
+        'WWW-Authenticate': `Bearer realm="${this.realm}"`,
+      },
+    );
+  }
+
+  invalidToken(description: string): HttpProblemException {
+    return new HttpProblemException(401, description, {
+      'WWW-Authenticate': `Bearer realm="${this.realm}", error="invalid_token", error_description="${quotable(description)}"`,
+    });
+  }
+
+  insufficientScope(required: readonly string[]): HttpProblemException {
+    const scope = required.join(' ');
+    return new HttpProblemException(
+      403,
+      `The access token lacks the scope this operation needs: ${scope}.`,
+      {
+        'WWW-Authenticate': `Bearer realm="${this.realm}", error="insufficient_scope", scope="${scope}"`,
+      },
+    );
+  }
+}
+
+/** RFC 6750 §3: error_description excludes `"` and `\`. */
+function quotable(text: string): string {
+  return text.replace(/["\\]/g, "'");
+}
+
+/** A token that verified but no longer speaks for an active user. */
+export class RevokedAccessToken extends Error {}

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/env.js';
+import { InvalidClient, InvalidRequest } from './oauth/oauth.errors.js';
+import type { TokenRequest } from './oauth/token-request.js';
+
+/** The `client_id` of tokens requested without client authentication. */
+export const PUBLIC_CLIENT_ID = 'public';
+
+export interface AuthenticatedClient {
+  clientId: string;
+  /** False for a public client, which cannot keep a secret (RFC 6749 §2.1). */
+  confidential: boolean;
+}
+
+interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+  method: 'client_secret_basic' | 'client_secret_post';
+}
+
+/**
+ * RFC 6749 §2.3: who is asking for a token. No confidential clients are
+ * registered yet, so any client credentials fail; a request without them is
+ * the public client. Swagger UI's password form sends `Basic Og==` (an
+ * empty id and secret) when no client is configured: that is the public
+ * client too, not a failed login.
+ */
+@Injectable()
+export class ClientAuthenticator {
+  private readonly realm: string;
+
+  constructor(config: ConfigService<AppConfig, true>) {
+    this.realm = config.get('PUBLIC_URL', { infer: true });
+  }
+
+  authenticate(
+    request: FastifyRequest,
+    params: TokenRequest,
+  ): AuthenticatedClient {
+    const credentials = this.credentialsOf(request, params);
+    if (credentials === undefined) {
+      return { clientId: PUBLIC_CLIENT_ID, confidential: false };
+    }
+    throw new InvalidClient(
+      'Client authentication failed: unknown client.',
+      this.realm,
+    );
+  }
+
+  private credentialsOf(
+    request: FastifyRequest,
+    params: TokenRequest,
+  ): ClientCredentials | undefined {
+    const basic = this.basicCredentials(request.headers.authorization);
+    const post =
+      params.client_id === undefined && params.client_secret === undefined
+        ? undefined
+        : {
+            clientId: params.client_id ?? '',
+            clientSecret: params.client_secret ?? '',
+            method: 'client_secret_post' as const,
+          };
+    if (basic !== undefined && post !== undefined) {
+      // §2.3: a client MUST NOT use more than one authentication method.
+      throw new InvalidRequest(
+        'Use one client authentication method, not two.',
+      );
+    }
+    return basic ?? post;
+  }
+
+  /** §2.3.1: id and secret are form-encoded, then joined for HTTP Basic. */
+  private basicCredentials(
+    header: string | undefined,
+  ): ClientCredentials | undefined {
+    if (header === undefined) return undefined;
+    const [scheme, encoded] = header.split(' ', 2);
+    if (scheme.toLowerCase() !== 'basic') return undefined;
+    const decoded = Buffer.from(encoded ?? '', 'base64').toString('utf8');
+    const separator = decoded.indexOf(':');
+    if (separator < 0) {
+      throw new InvalidClient(
+        'Malformed HTTP Basic client credentials.',
+        this.realm,
+      );
+    }
+    try {
+      const clientId = decodeURIComponent(
+        decoded.slice(0, separator).replace(/\+/g, ' '),
+      );
+      const clientSecret = decodeURIComponent(
+        decoded.slice(separator + 1).replace(/\+/g, ' '),
+      );
+      if (clientId === '' && clientSecret === '') return undefined;
+      return { clientId, clientSecret, method: 'client_secret_basic' };
+    } catch {
+      throw new InvalidClient(
+        'Malformed HTTP Basic client credentials.',
+        this.realm,
+      );
+    }
+  }
+}

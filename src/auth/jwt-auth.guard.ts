@@ -1,0 +1,95 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { HttpException, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import {
+  JsonWebTokenError,
+  NotBeforeError,
+  TokenExpiredError,
+} from '@nestjs/jwt';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/env.js';
+import type { AccessPrincipal } from './access-principal.js';
+import { IS_PUBLIC, REQUIRED_SCOPES } from './auth.decorators.js';
+import { BearerChallenge, RevokedAccessToken } from './bearer-challenge.js';
+import { UnacceptableTokenHeader } from './jwt.strategy.js';
+
+/**
+ * Registered globally: every route needs a valid access token unless it is
+ * marked `@Public()`, and carries the scopes its `@Authenticated(...)` names.
+ */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  private readonly challenge: BearerChallenge;
+
+  constructor(
+    private readonly reflector: Reflector,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    super();
+    this.challenge = new BearerChallenge(
+      config.get('PUBLIC_URL', { infer: true }),
+    );
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets))
+      return true;
+    await super.canActivate(context);
+
+    const required =
+      this.reflector.getAllAndOverride<string[]>(REQUIRED_SCOPES, targets) ??
+      [];
+    const { scopes } = context
+      .switchToHttp()
+      .getRequest<FastifyRequest & { user: AccessPrincipal }>().user;
+    if (!required.every((scope) => scopes.includes(scope))) {
+      throw this.challenge.insufficientScope(required);
+    }
+    return true;
+  }
+
+  override handleRequest<TUser = AccessPrincipal>(
+    error: unknown,
+    principal: TUser | false,
+    info: unknown,
+  ): TUser {
+    if (principal) return principal;
+    const reason = error ?? info;
+    if (reason instanceof HttpException) throw reason;
+    if (
+      reason instanceof RevokedAccessToken ||
+      reason instanceof UnacceptableTokenHeader
+    ) {
+      throw this.challenge.invalidToken(reason.message);
+    }
+    if (reason instanceof TokenExpiredError) {
+      throw this.challenge.invalidToken('The access token expired.');
+    }
+    if (reason instanceof NotBeforeError) {
+      throw this.challenge.invalidToken('The access token is not valid yet.');
+    }
+    if (reason instanceof JsonWebTokenError) {
+      throw this.challenge.invalidToken(describeJwtError(reason));
+    }
+    if (reason instanceof Error && reason.message === 'No auth token') {
+      throw this.challenge.missingToken();
+    }
+    // Anything else (the database failing) is the server's fault, not the token's.
+    throw reason instanceof Error ? reason : new Error(String(reason));
+  }
+}
+
+function describeJwtError(error: JsonWebTokenError): string {
+  if (error.message.startsWith('jwt audience invalid')) {
+    return 'The access token is for another audience.';
+  }
+  if (error.message.startsWith('jwt issuer invalid')) {
+    return 'The access token was issued by another issuer.';
+  }
+  if (error.message === 'invalid signature')
+    return 'The access token signature is invalid.';
+  return 'The access token is malformed.';
+}

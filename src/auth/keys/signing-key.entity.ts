@@ -1,0 +1,33 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+/**
+ * A key pair that signs access tokens. Kept in the database so that every
+ * instance sharing it signs and verifies alike.
+ */
+@Entity({ name: 'signing_keys' })
+export class SigningKey {
+  /** The JWS `kid`: the RFC 7638 thumbprint of the public key. */
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  kid!: string;
+
+  /**
+   * 1 for the first key, +1 for each rotation. Unique, so two instances
+   * that race to create the same generation end up with one key, not two.
+   */
+  @Column({ type: 'integer', unique: true })
+  generation!: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  algorithm!: string;
+
+  /** SPKI PEM. */
+  @Column({ type: 'text' })
+  publicKey!: string;
+
+  /** PKCS#8 PEM. */
+  @Column({ type: 'text' })
+  privateKey!: string;
+
+  @CreateDateColumn()
+  createdAt!: Date;
+}

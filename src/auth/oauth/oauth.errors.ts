@@ -1,0 +1,62 @@
+import { HttpException } from '@nestjs/common';
+
+/** RFC 6749 §5.2 error codes. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'server_error';
+
+/**
+ * A protocol error as a typed value with its status; the global filter
+ * writes it as an RFC 6749 §5.2 body in one place.
+ */
+export class OAuthError extends HttpException {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    status = 400,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description, status);
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request', description);
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  constructor(description: string) {
+    super('invalid_grant', description);
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_grant_type', description);
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description: string) {
+    super('invalid_scope', description);
+  }
+}
+
+/**
+ * RFC 6749 §5.2: a failed client authentication through the Authorization
+ * header answers 401 with a challenge for the scheme the client used.
+ */
+export class InvalidClient extends OAuthError {
+  constructor(description: string, realm: string) {
+    super('invalid_client', description, 401, {
+      'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"`,
+    });
+  }
+}

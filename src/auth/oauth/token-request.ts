@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+import { InvalidRequest } from './oauth.errors.js';
+
+/** RFC 6749 token request parameters, as this service reads them. */
+export interface TokenRequest {
+  grant_type?: string;
+  username?: string;
+  password?: string;
+  scope?: string;
+  client_id?: string;
+  client_secret?: string;
+}
+
+const PARAMETERS = [
+  'grant_type',
+  'username',
+  'password',
+  'scope',
+  'client_id',
+  'client_secret',
+] as const satisfies readonly (keyof TokenRequest)[];
+
+/** Credentials in a URL end up in proxy and access logs. */
+const BODY_ONLY = ['password', 'client_secret'] as const;
+
+/**
+ * The parameters of a token request, checked for what RFC 6749 asks of
+ * their form: an `application/x-www-form-urlencoded` body (§3.2), no
+ * parameter twice (§3.1), an empty value the same as none (§3.1), unknown
+ * parameters ignored (§3.2).
+ */
+export function readTokenRequest(request: FastifyRequest): TokenRequest {
+  const contentType = request.headers['content-type']
+    ?.split(';', 1)[0]
+    .trim()
+    .toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest(
+      'The token request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2).',
+    );
+  }
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const inUrl = BODY_ONLY.filter((name) => query[name] !== undefined);
+  if (inUrl.length > 0) {
+    throw new InvalidRequest(
+      `${inUrl.join(', ')} must be sent in the request body, never in the URL.`,
+    );
+  }
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const params: TokenRequest = {};
+  for (const name of PARAMETERS) {
+    const value = body[name];
+    if (Array.isArray(value)) {
+      throw new InvalidRequest(`${name} must not be repeated (RFC 6749 §3.1).`);
+    }
+    if (typeof value === 'string' && value !== '') params[name] = value;
+  }
+  return params;
+}

@@ -1,0 +1,17 @@
+/** RFC 6749 §5.1 successful token response. */
+export class TokenResponseDto {
+  /** An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`. */
+  access_token!: string;
+  /** @example "Bearer" */
+  token_type!: 'Bearer';
+  /**
+   * Seconds until the access token expires.
+   * @example 900
+   */
+  expires_in!: number;
+  /**
+   * The scopes granted, space-delimited.
+   * @example "profile"
+   */
+  scope!: string;
+}

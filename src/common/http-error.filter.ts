@@ -1,0 +1,160 @@
+import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../auth/oauth/oauth.errors.js';
+import { HttpProblemException } from './http-problem.exception.js';
+
+/**
+ * The endpoints whose errors are RFC 6749 §5.2 bodies; every other error
+ * is RFC 9457 problem details. Chosen by path, not by a route-scoped
+ * filter, because body-parsing errors (413, 415, malformed input) happen
+ * in Fastify before any route is matched and reach only global filters.
+ */
+const OAUTH_PATHS = new Set([
+  '/auth/token',
+  '/auth/revoke',
+  '/auth/introspect',
+]);
+
+interface ErrorResponse {
+  status: number;
+  detail: string;
+  headers: Readonly<Record<string, string>>;
+  fieldErrors?: HttpProblemException['fieldErrors'];
+  oauthError?: OAuthError['error'];
+}
+
+/**
+ * The one place errors become responses. Nothing from an unexpected error
+ * (message, stack, SQL) reaches the client: it is logged and answered as a
+ * bare 500.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(HttpErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = this.describe(exception, request);
+    const path = request.url.split('?', 1)[0];
+
+    void reply.status(error.status).headers(error.headers);
+    if (OAUTH_PATHS.has(path)) {
+      // RFC 6749 §5.1 asks no-store of token responses; an error is one too.
+      void reply
+        .header('Cache-Control', 'no-store')
+        .header('Pragma', 'no-cache')
+        .type('application/json')
+        .send({
+          error: error.oauthError ?? oauthCodeFor(error.status),
+          error_description: error.detail,
+        });
+      return;
+    }
+    void reply.type('application/problem+json').send({
+      type: 'about:blank',
+      title: STATUS_CODES[error.status] ?? 'Error',
+      status: error.status,
+      detail: error.detail,
+      instance: path,
+      ...(error.fieldErrors ? { errors: error.fieldErrors } : {}),
+    });
+  }
+
+  private describe(exception: unknown, request: FastifyRequest): ErrorResponse {
+    if (exception instanceof OAuthError) {
+      return {
+        status: exception.getStatus(),
+        detail: exception.description,
+        headers: exception.headers,
+        oauthError: exception.error,
+      };
+    }
+    if (exception instanceof HttpProblemException) {
+      return {
+        status: exception.getStatus(),
+        detail: exception.message,
+        headers: exception.headers,
+        fieldErrors: exception.fieldErrors,
+      };
+    }
+    if (exception instanceof HttpException) {
+      return {
+        status: exception.getStatus(),
+        detail: detailOf(exception),
+        headers: {},
+      };
+    }
+    const fastifyStatus = clientErrorStatusOf(exception);
+    if (fastifyStatus !== undefined) {
+      return {
+        status: fastifyStatus,
+        detail: fastifyDetail(exception as FastifyClientError),
+        headers: {},
+      };
+    }
+    this.logger.error(
+      `Unhandled error on ${request.method} ${request.url.split('?', 1)[0]}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      detail: 'The server could not complete the request.',
+      headers: {},
+    };
+  }
+}
+
+/** Fastify's own request errors (body parsing, content type, size). */
+interface FastifyClientError {
+  statusCode: number;
+  code?: string;
+  message: string;
+}
+
+function clientErrorStatusOf(exception: unknown): number | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { statusCode, code } = exception as Partial<FastifyClientError>;
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
+    ? statusCode
+    : undefined;
+}
+
+const FASTIFY_DETAILS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'This content type is not accepted here.',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The JSON body is empty.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH:
+    'The Content-Length does not match the body.',
+  FST_ERR_CTP_EMPTY_TYPE: 'The Content-Type header is empty.',
+  FST_ERR_CTP_INVALID_TYPE: 'The Content-Type header is invalid.',
+};
+
+function fastifyDetail(error: FastifyClientError): string {
+  if (error.code !== undefined && FASTIFY_DETAILS[error.code])
+    return FASTIFY_DETAILS[error.code];
+  // JSON.parse messages name a position in the body, nothing of the server.
+  if (error.statusCode === 400 && error.message.includes('JSON')) {
+    return `The body is not valid JSON: ${error.message}`;
+  }
+  return STATUS_CODES[error.statusCode] ?? 'The request is invalid.';
+}
+
+function detailOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+function oauthCodeFor(status: number): OAuthError['error'] {
+  if (status === 401) return 'invalid_client';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request';
+}

@@ -1,0 +1,33 @@
+import { HttpException } from '@nestjs/common';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * An HTTP error that carries what the global filter needs beyond a status
+ * and a message: response headers (a `WWW-Authenticate` challenge) and the
+ * invalid fields of a request.
+ */
+export class HttpProblemException extends HttpException {
+  constructor(
+    status: number,
+    detail: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+    readonly fieldErrors?: readonly FieldError[],
+  ) {
+    super(detail, status);
+  }
+}
+
+export class ValidationProblemException extends HttpProblemException {
+  constructor(fieldErrors: readonly FieldError[]) {
+    super(
+      400,
+      `The request is invalid: ${[...new Set(fieldErrors.map((error) => error.field))].join(', ')}.`,
+      {},
+      fieldErrors,
+    );
+  }
+}

@@ -1,0 +1,43 @@
+import type { ValidationError } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
+import type { FieldError } from './http-problem.exception.js';
+import { ValidationProblemException } from './http-problem.exception.js';
+
+/**
+ * DTOs are whitelists: an unknown field is an error, so a caller cannot
+ * slip `roles` or `isActive` into a body.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) =>
+      new ValidationProblemException(unique(flatten(errors))),
+  });
+}
+
+function flatten(errors: ValidationError[], parent?: string): FieldError[] {
+  return errors.flatMap((error) => {
+    const field =
+      parent === undefined ? error.property : `${parent}.${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      message: message.replace(
+        /^property (\S+) should not exist$/,
+        '$1 is not an accepted field',
+      ),
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+function unique(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter(({ field, message }) => {
+    const key = `${field}\n${message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}

@@ -1,0 +1,31 @@
+import type { DataSourceOptions } from 'typeorm';
+import { SigningKey } from '../auth/keys/signing-key.entity.js';
+import { migrations } from '../database/migrations/index.js';
+import { User } from '../users/user.entity.js';
+import type { Env } from './env.js';
+
+export const entities = [User, SigningKey];
+
+/**
+ * The one DataSource definition, shared by the application and by the
+ * migration CLI (ormconfig.ts), so both always open the same database the
+ * same way.
+ */
+export function databaseOptions(
+  env: Pick<Env, 'DATABASE_URL'>,
+): DataSourceOptions {
+  const database = env.DATABASE_URL.slice('sqlite:'.length);
+  return {
+    type: 'better-sqlite3',
+    database,
+    entities,
+    migrations,
+    // Readers do not block the writer, and a writer waits for another rather than failing at once.
+    enableWAL: database !== ':memory:',
+    timeout: 5_000,
+    // Never in the app: the schema changes only through reviewed migrations.
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error', 'migration'],
+  };
+}

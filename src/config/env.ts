@@ -1,0 +1,171 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'verbose',
+] as const;
+
+/** An empty variable means "not set", as in most shells' `VAR= cmd`. */
+const emptyAsUnset = () =>
+  Transform(({ value }: { value: unknown }) =>
+    value === '' ? undefined : value,
+  );
+
+const toInt = () =>
+  Transform(({ value }: { value: unknown }) =>
+    value === '' || value === undefined ? undefined : Number(value),
+  );
+
+/**
+ * Every variable the service reads, with the defaults of the contract
+ * (shared/design/API.md). Read it through `ConfigService<Env, true>`.
+ */
+export class Env {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  /** `sqlite:<path>` or `sqlite::memory:`; PostgreSQL is not supported yet. */
+  @Matches(/^sqlite:.+$/, {
+    message:
+      'DATABASE_URL must be sqlite:<path> or sqlite::memory: (PostgreSQL support is not built yet)',
+  })
+  DATABASE_URL = 'sqlite:./data/auth.sqlite';
+
+  /** The issuer (`iss`) and the base of every URL the service publishes. */
+  @emptyAsUnset()
+  @IsOptional()
+  @IsUrl({
+    require_tld: false,
+    require_protocol: true,
+    protocols: ['http', 'https'],
+  })
+  @Matches(/[^/]$/, { message: 'PUBLIC_URL must not end with a slash' })
+  PUBLIC_URL?: string;
+
+  /** The `aud` of access tokens; defaults to PUBLIC_URL. */
+  @emptyAsUnset()
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  ACCESS_TOKEN_AUDIENCE?: string;
+
+  @toInt()
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  ACCESS_TOKEN_TTL = 900;
+
+  @toInt()
+  @IsInt()
+  @Min(300)
+  REFRESH_TOKEN_TTL = 1_209_600;
+
+  @toInt()
+  @IsInt()
+  @Min(4)
+  @Max(15)
+  BCRYPT_COST = 12;
+
+  @toInt()
+  @IsInt()
+  @Min(8)
+  @Max(64)
+  PASSWORD_MIN_LENGTH = 15;
+
+  @IsIn(['open', 'closed'])
+  REGISTRATION: 'open' | 'closed' = 'open';
+
+  @emptyAsUnset()
+  @IsOptional()
+  @IsString()
+  ADMIN_USERNAME?: string;
+
+  @emptyAsUnset()
+  @IsOptional()
+  @IsString()
+  ADMIN_PASSWORD?: string;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** A PKCS#8 PEM RSA private key; wins over the key stored in the database. */
+  @emptyAsUnset()
+  @IsOptional()
+  @IsString()
+  JWT_PRIVATE_KEY?: string;
+
+  /** A file holding JWT_PRIVATE_KEY, for secret mounts. */
+  @emptyAsUnset()
+  @IsOptional()
+  @IsString()
+  JWT_PRIVATE_KEY_FILE?: string;
+}
+
+/**
+ * Validates the raw environment once, at boot. A bad value stops the start
+ * with a message naming each variable that is wrong.
+ */
+export function validateEnv(raw: Record<string, unknown>): Env {
+  const env = plainToInstance(Env, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, {
+    whitelist: true,
+    forbidUnknownValues: true,
+  });
+  if (errors.length > 0) {
+    const lines = errors.map(
+      (error) =>
+        `  ${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`,
+    );
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (
+    (env.ADMIN_USERNAME === undefined) !==
+    (env.ADMIN_PASSWORD === undefined)
+  ) {
+    throw new Error(
+      'Invalid configuration:\n  ADMIN_USERNAME, ADMIN_PASSWORD: set both or neither',
+    );
+  }
+  if (
+    env.JWT_PRIVATE_KEY !== undefined &&
+    env.JWT_PRIVATE_KEY_FILE !== undefined
+  ) {
+    throw new Error(
+      'Invalid configuration:\n  JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE: set one, not both',
+    );
+  }
+  env.PUBLIC_URL ??= `http://localhost:${env.PORT}`;
+  env.ACCESS_TOKEN_AUDIENCE ??= env.PUBLIC_URL;
+  return env;
+}
+
+/** The environment after defaults: the fields every consumer can rely on. */
+export type AppConfig = Env & {
+  PUBLIC_URL: string;
+  ACCESS_TOKEN_AUDIENCE: string;
+};

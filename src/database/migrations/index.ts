@@ -1,0 +1,8 @@
+import { CreateUsersAndSigningKeys1764316800000 } from './1764316800000-create-users-and-signing-keys.js';
+
+/**
+ * Every migration, in order. Listed by hand rather than globbed: a glob
+ * would differ between src/*.ts under ts-jest and dist/*.js in production.
+ * `npm run migration:generate` writes a file; add its class here.
+ */
+export const migrations = [CreateUsersAndSigningKeys1764316800000];

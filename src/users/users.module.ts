@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordPolicyConstraint } from './password-policy.constraint.js';
+import { PasswordPolicy } from './password-policy.service.js';
+import { User } from './user.entity.js';
+import { UsersController } from './users.controller.js';
+import { UsersService } from './users.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User])],
+  controllers: [UsersController],
+  providers: [
+    UsersService,
+    PasswordHasher,
+    PasswordPolicy,
+    PasswordPolicyConstraint,
+  ],
+  exports: [UsersService],
+})
+export class UsersModule {}

@@ -1,0 +1,61 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** A supertest agent on the app's server. */
+  http: () => ReturnType<typeof request>;
+  /** The SQLite file this app runs on, to open a second app on the same data. */
+  databaseUrl: string;
+  close: () => Promise<void>;
+}
+
+export const TEST_PUBLIC_URL = 'http://auth.test';
+
+/**
+ * The real app (real SQLite file, migrations, guards, filters) on a
+ * temporary directory. bcrypt runs at cost 4 unless a test asks for more.
+ */
+export async function createTestApp(
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+  const databaseUrl =
+    env.DATABASE_URL ?? `sqlite:${join(directory, 'auth.sqlite')}`;
+  // ConfigModule copies validated values into process.env; keep apps of one file apart.
+  const savedEnv = { ...process.env };
+  const module = await AppModule.forRoot({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    BCRYPT_COST: '4',
+    PUBLIC_URL: TEST_PUBLIC_URL,
+    ...env,
+    DATABASE_URL: databaseUrl,
+  });
+  process.env = savedEnv;
+  const app = await NestFactory.create<NestFastifyApplication>(
+    module,
+    createHttpAdapter(),
+    {
+      logger: ['error', 'fatal'],
+    },
+  );
+  await configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    http: () => request(app.getHttpServer()),
+    databaseUrl,
+    close: async () => {
+      await app.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
