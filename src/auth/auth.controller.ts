@@ -7,7 +7,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth.decorators.js';
 import { ApiOAuthErrorResponses } from './oauth/api-oauth-error-responses.decorator.js';
@@ -31,6 +31,10 @@ export class AuthController {
   @UseGuards(TokenRequestGuard)
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
+  @ApiOkResponse({
+    type: TokenResponseDto,
+    description: 'RFC 6749 §5.1; never cached.',
+  })
   @ApiOAuthErrorResponses(400, 401, 413, 415)
   async issueToken(
     @Req() request: TokenEndpointRequest,

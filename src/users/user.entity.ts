@@ -3,6 +3,7 @@ import {
   CreateDateColumn,
   Entity,
   PrimaryGeneratedColumn,
+  Unique,
   UpdateDateColumn,
 } from 'typeorm';
 
@@ -10,12 +11,13 @@ export const ROLES = ['user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 @Entity({ name: 'users' })
+@Unique('UQ_users_username', ['username'])
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
   /** NFKC-normalised and lower-cased, so "Alice" and "alice" are one account. */
-  @Column({ type: 'varchar', length: 64, unique: true })
+  @Column({ type: 'varchar', length: 64 })
   username!: string;
 
   @Column({ type: 'varchar', length: 60 })

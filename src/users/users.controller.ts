@@ -7,7 +7,7 @@ import {
   Post,
   Res,
 } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import { Authenticated, Public } from '../auth/auth.decorators.js';
@@ -26,6 +26,10 @@ export class UsersController {
   @Public()
   @Post()
   @HttpCode(HttpStatus.CREATED)
+  @ApiCreatedResponse({
+    type: UserDto,
+    description: 'The new user; `Location` is its URL.',
+  })
   @ApiProblemResponses(400, 409, 413, 415)
   async registerUser(
     @Body() body: CreateUserDto,
@@ -39,6 +43,7 @@ export class UsersController {
   /** The user the access token belongs to */
   @Authenticated('profile')
   @Get('me')
+  @ApiOkResponse({ type: UserDto })
   getCurrentUser(@CurrentUser() user: User): UserDto {
     return UserDto.from(user);
   }

@@ -21,6 +21,10 @@ export const TEST_PUBLIC_URL = 'http://auth.test';
 /**
  * The real app (real SQLite file, migrations, guards, filters) on a
  * temporary directory. bcrypt runs at cost 4 unless a test asks for more.
+ *
+ * Passport's strategies are process-wide: the app created last serves the
+ * logins and token checks of every app in the test file. A test that opens
+ * a second app closes both before the next test uses the first.
  */
 export async function createTestApp(
   env: Record<string, string> = {},

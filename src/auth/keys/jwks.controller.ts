@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth.decorators.js';
 import { JwksDto } from './jwks.dto.js';
 import { SigningKeysService } from './signing-keys.service.js';
@@ -12,6 +12,7 @@ export class JwksController {
   /** The public keys that verify access tokens (RFC 7517 JWK Set) */
   @Public()
   @Get('jwks.json')
+  @ApiOkResponse({ type: JwksDto })
   // Verifiers cache the set and refetch it when they meet an unknown `kid`.
   @Header('Cache-Control', 'public, max-age=300')
   getJwks(): JwksDto {

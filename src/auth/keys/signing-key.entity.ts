@@ -1,10 +1,17 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryColumn,
+  Unique,
+} from 'typeorm';
 
 /**
  * A key pair that signs access tokens. Kept in the database so that every
  * instance sharing it signs and verifies alike.
  */
 @Entity({ name: 'signing_keys' })
+@Unique('UQ_signing_keys_generation', ['generation'])
 export class SigningKey {
   /** The JWS `kid`: the RFC 7638 thumbprint of the public key. */
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -14,7 +21,7 @@ export class SigningKey {
    * 1 for the first key, +1 for each rotation. Unique, so two instances
    * that race to create the same generation end up with one key, not two.
    */
-  @Column({ type: 'integer', unique: true })
+  @Column({ type: 'integer' })
   generation!: number;
 
   @Column({ type: 'varchar', length: 16 })

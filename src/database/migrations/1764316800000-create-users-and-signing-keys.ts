@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { Table } from 'typeorm';
 
 /**
@@ -12,6 +13,9 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
     const driver = queryRunner.connection.driver;
     const timestamp = driver.normalizeType({ type: Date });
     const now = driver.mappedDataTypes.createDateDefault;
+    // A literal as this engine writes it in a DEFAULT clause (SQLite 1, PostgreSQL true).
+    const literal = (value: unknown) =>
+      driver.normalizeDefault({ default: value } as ColumnMetadata);
 
     await queryRunner.createTable(
       new Table({
@@ -24,14 +28,15 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
             isGenerated: true,
             generationStrategy: 'uuid',
           },
-          { name: 'username', type: 'varchar', length: '64', isUnique: true },
+          { name: 'username', type: 'varchar', length: '64' },
           { name: 'passwordHash', type: 'varchar', length: '60' },
-          { name: 'isActive', type: 'boolean', default: true },
+          { name: 'isActive', type: 'boolean', default: literal(true) },
           { name: 'roles', type: 'text' },
           { name: 'tokensValidAfter', type: timestamp, isNullable: true },
           { name: 'createdAt', type: timestamp, default: now },
           { name: 'updatedAt', type: timestamp, default: now },
         ],
+        uniques: [{ name: 'UQ_users_username', columnNames: ['username'] }],
       }),
     );
 
@@ -40,11 +45,14 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
         name: 'signing_keys',
         columns: [
           { name: 'kid', type: 'varchar', length: '64', isPrimary: true },
-          { name: 'generation', type: 'integer', isUnique: true },
+          { name: 'generation', type: 'integer' },
           { name: 'algorithm', type: 'varchar', length: '16' },
           { name: 'publicKey', type: 'text' },
           { name: 'privateKey', type: 'text' },
           { name: 'createdAt', type: timestamp, default: now },
+        ],
+        uniques: [
+          { name: 'UQ_signing_keys_generation', columnNames: ['generation'] },
         ],
       }),
     );

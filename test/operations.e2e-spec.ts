@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import type { TestApp } from './utils/test-app.js';
+import { createTestApp } from './utils/test-app.js';
+
+describe('operations', () => {
+  let testApp: TestApp;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+  });
+  afterAll(() => testApp.close());
+
+  describe('GET /health/live and /health/ready', () => {
+    it('answers 200 while the process runs', async () => {
+      const response = await testApp.http().get('/health/live').expect(200);
+      expect(response.body.status).toBe('ok');
+    });
+
+    it('answers 200 with the database up', async () => {
+      const response = await testApp.http().get('/health/ready').expect(200);
+      expect(response.body.details.database.status).toBe('up');
+    });
+  });
+
+  describe('security headers', () => {
+    it('sends helmet headers and a CSP, and no X-Powered-By', async () => {
+      const response = await testApp.http().get('/health/live').expect(200);
+      expect(response.headers['x-powered-by']).toBeUndefined();
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['content-security-policy']).toContain(
+        "default-src 'self'",
+      );
+      expect(response.headers['content-security-policy']).toContain(
+        "frame-ancestors 'none'",
+      );
+    });
+  });
+
+  describe('unknown routes', () => {
+    it('answer 404 problem details', async () => {
+      const response = await testApp
+        .http()
+        .get('/no/such/route?x=1')
+        .expect(404);
+      expect(response.headers['content-type']).toMatch(
+        /^application\/problem\+json/,
+      );
+      expect(response.body).toMatchObject({
+        status: 404,
+        title: 'Not Found',
+        instance: '/no/such/route',
+      });
+    });
+  });
+
+  describe('schema', () => {
+    it('is exactly what the entities describe once the migrations ran', async () => {
+      const pending = await testApp.app
+        .get(DataSource)
+        .driver.createSchemaBuilder()
+        .log();
+      expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+    });
+  });
+
+  describe('Swagger UI and the OpenAPI document', () => {
+    let document: OpenAPIObject;
+    beforeAll(async () => {
+      document = (await testApp.http().get('/docs-json').expect(200))
+        .body as OpenAPIObject;
+    });
+
+    const operations = () =>
+      Object.entries(document.paths).flatMap(([path, item]) =>
+        (['get', 'post', 'put', 'patch', 'delete'] as const)
+          .filter((method) => item[method] !== undefined)
+          .map((method) => ({ path, method, operation: item[method]! })),
+      );
+
+    it('serves Swagger UI at /docs and its assets under the CSP', async () => {
+      const page = await testApp.http().get('/docs').redirects(1).expect(200);
+      expect(page.text).toContain('swagger-ui');
+      await testApp.http().get('/docs/swagger-ui-init.js').expect(200);
+      await testApp.http().get('/docs/swagger-ui-bundle.js').expect(200);
+    });
+
+    it('serves the document as YAML at /docs-yaml', async () => {
+      const response = await testApp.http().get('/docs-yaml').expect(200);
+      expect(response.text).toMatch(/^openapi: 3\./);
+    });
+
+    it('declares the OAuth2 password flow on /auth/token and a bearer scheme', () => {
+      expect(document.components?.securitySchemes).toMatchObject({
+        oauth2: {
+          type: 'oauth2',
+          flows: {
+            password: {
+              tokenUrl: '/auth/token',
+              scopes: { profile: expect.any(String) },
+            },
+          },
+        },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      });
+    });
+
+    it('gives every operation a unique operationId, a tag and a summary', () => {
+      const all = operations();
+      expect(all.length).toBeGreaterThanOrEqual(6);
+      for (const { operation } of all) {
+        expect(operation.operationId).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(operation.tags?.length).toBeGreaterThan(0);
+        expect(operation.summary).toEqual(expect.any(String));
+      }
+      const ids = all.map(({ operation }) => operation.operationId);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
+    it('documents GET /users/me with its scope, its user schema and its 401 and 403', () => {
+      const me = document.paths['/users/me'].get!;
+      expect(me.operationId).toBe('getCurrentUser');
+      expect(me.security).toEqual([{ oauth2: ['profile'] }, { bearer: [] }]);
+      expect(Object.keys(me.responses).sort()).toEqual(['200', '401', '403']);
+      const schemas = document.components?.schemas ?? {};
+      expect(
+        Object.keys(
+          (schemas.UserDto as { properties: object }).properties,
+        ).sort(),
+      ).toEqual([
+        'createdAt',
+        'id',
+        'isActive',
+        'roles',
+        'updatedAt',
+        'username',
+      ]);
+    });
+
+    it('documents POST /auth/token as a form with RFC 6749 errors', () => {
+      const token = document.paths['/auth/token'].post!;
+      expect(token.operationId).toBe('issueToken');
+      expect(
+        Object.keys((token.requestBody as { content: object }).content),
+      ).toEqual(['application/x-www-form-urlencoded']);
+      expect(Object.keys(token.responses).sort()).toEqual([
+        '200',
+        '400',
+        '401',
+        '413',
+        '415',
+      ]);
+    });
+
+    it('documents POST /users with its body, 201 and each error', () => {
+      const register = document.paths['/users'].post!;
+      expect(register.operationId).toBe('registerUser');
+      expect(Object.keys(register.responses).sort()).toEqual([
+        '201',
+        '400',
+        '409',
+        '413',
+        '415',
+      ]);
+    });
+  });
+});
