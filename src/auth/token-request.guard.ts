@@ -5,11 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { User } from '../users/user.entity.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
-import {
-  InvalidGrant,
-  InvalidRequest,
-  OAuthError,
-} from './oauth/oauth.errors.js';
+import { InvalidGrant, InvalidRequest } from './oauth/oauth.errors.js';
 import type { TokenRequest } from './oauth/token-request.js';
 import { readTokenRequest } from './oauth/token-request.js';
 
@@ -45,11 +41,11 @@ export class TokenRequestGuard extends AuthGuard('local') {
   }
 
   override handleRequest<TUser = User>(
-    error: unknown,
+    error: Error | null,
     user: TUser | false | null,
     info: { message?: string } | undefined,
   ): TUser {
-    if (error instanceof OAuthError || error instanceof Error) throw error;
+    if (error) throw error;
     if (user) return user;
     if (info?.message === 'Missing credentials') {
       throw new InvalidRequest(
