@@ -46,26 +46,46 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
    * A signature only proves the token was issued; the user must still be
    * there, active, and not have ended their sessions since (API.md).
    */
-  async validate(claims: AccessTokenClaims): Promise<AccessPrincipal> {
+  async validate(claims: Partial<AccessTokenClaims>): Promise<AccessPrincipal> {
+    // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it and `sub`.
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string') {
+      throw new RevokedAccessToken(
+        'The access token lacks a required claim (exp, sub).',
+      );
+    }
     const user = await this.users.findById(claims.sub);
     if (user === null || !user.isActive) {
       throw new RevokedAccessToken(
         'The user of this access token is inactive or deleted.',
       );
     }
-    if (
-      user.tokensValidAfter !== null &&
-      claims.iat * 1000 < user.tokensValidAfter.getTime()
-    ) {
+    if (isIssuedBefore(claims.iat, user.tokensValidAfter)) {
       throw new RevokedAccessToken('This access token was revoked.');
     }
     return {
       user,
-      scopes: claims.scope.split(' ').filter((scope) => scope !== ''),
-      clientId: claims.client_id,
-      tokenId: claims.jti,
+      // RFC 9068 §2.2.3: `scope` may be absent; then the token grants nothing.
+      scopes:
+        typeof claims.scope === 'string'
+          ? claims.scope.split(' ').filter(Boolean)
+          : [],
+      clientId: typeof claims.client_id === 'string' ? claims.client_id : '',
+      tokenId: typeof claims.jti === 'string' ? claims.jti : '',
     };
   }
+}
+
+/**
+ * `iat` counts whole seconds, so a token from the very second of the cut
+ * may predate it and is refused as well: a login in that second must be
+ * repeated, but no token from before the cut survives it.
+ */
+function isIssuedBefore(
+  issuedAt: number | undefined,
+  cut: Date | null,
+): boolean {
+  if (cut === null) return false;
+  return issuedAt === undefined || issuedAt * 1000 < cut.getTime();
 }
 
 /**

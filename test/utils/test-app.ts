@@ -50,9 +50,15 @@ export async function createTestApp(
       logger: ['error', 'fatal'],
     },
   );
-  await configureApp(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  try {
+    await configureApp(app);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
   return {
     app,
     http: () => request(app.getHttpServer()),

@@ -98,21 +98,32 @@ export class SigningKeysService implements OnModuleInit {
 
   private async loadConfiguredKey(): Promise<LoadedKey | undefined> {
     const file = this.config.get('JWT_PRIVATE_KEY_FILE', { infer: true });
-    const pem =
-      file === undefined
-        ? this.config.get('JWT_PRIVATE_KEY', { infer: true })
-        : await readFile(file, 'utf8');
-    if (pem === undefined) return undefined;
-    const privateKey = createPrivateKey(pem);
+    const variable =
+      file === undefined ? 'JWT_PRIVATE_KEY' : 'JWT_PRIVATE_KEY_FILE';
+    let privateKey: KeyObject;
+    try {
+      const pem =
+        file === undefined
+          ? this.config.get('JWT_PRIVATE_KEY', { infer: true })
+          : await readFile(file, 'utf8');
+      if (pem === undefined) return undefined;
+      privateKey = createPrivateKey(pem);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `Invalid configuration:\n  ${variable}: not a readable PEM private key (${reason})`,
+        { cause: error },
+      );
+    }
     if (
       privateKey.asymmetricKeyType !== 'rsa' ||
       (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < RSA_MODULUS_BITS
     ) {
       throw new Error(
-        `JWT_PRIVATE_KEY must be an RSA key of at least ${RSA_MODULUS_BITS} bits (tokens are ${SIGNING_ALGORITHM})`,
+        `Invalid configuration:\n  ${variable}: must be an RSA key of at least ${RSA_MODULUS_BITS} bits (tokens are ${SIGNING_ALGORITHM})`,
       );
     }
-    this.logger.log('Signing access tokens with the key from the environment');
+    this.logger.log(`Signing access tokens with the key from ${variable}`);
     return toLoadedKey(privateKey, createPublicKey(privateKey));
   }
 
