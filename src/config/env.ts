@@ -21,16 +21,7 @@ const LOG_LEVELS = [
   'verbose',
 ] as const;
 
-/** An empty variable means "not set", as in most shells' `VAR= cmd`. */
-const emptyAsUnset = () =>
-  Transform(({ value }: { value: unknown }) =>
-    value === '' ? undefined : value,
-  );
-
-const toInt = () =>
-  Transform(({ value }: { value: unknown }) =>
-    value === '' || value === undefined ? undefined : Number(value),
-  );
+const toInt = () => Transform(({ value }: { value: unknown }) => Number(value));
 
 /**
  * Every variable the service reads, with the defaults of the contract
@@ -57,7 +48,6 @@ export class Env {
   DATABASE_URL = 'sqlite:./data/auth.sqlite';
 
   /** The issuer (`iss`) and the base of every URL the service publishes. */
-  @emptyAsUnset()
   @IsOptional()
   @IsUrl({
     require_tld: false,
@@ -68,7 +58,6 @@ export class Env {
   PUBLIC_URL?: string;
 
   /** The `aud` of access tokens; defaults to PUBLIC_URL. */
-  @emptyAsUnset()
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -100,12 +89,10 @@ export class Env {
   @IsIn(['open', 'closed'])
   REGISTRATION: 'open' | 'closed' = 'open';
 
-  @emptyAsUnset()
   @IsOptional()
   @IsString()
   ADMIN_USERNAME?: string;
 
-  @emptyAsUnset()
   @IsOptional()
   @IsString()
   ADMIN_PASSWORD?: string;
@@ -114,13 +101,11 @@ export class Env {
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
   /** A PKCS#8 PEM RSA private key; wins over the key stored in the database. */
-  @emptyAsUnset()
   @IsOptional()
   @IsString()
   JWT_PRIVATE_KEY?: string;
 
   /** A file holding JWT_PRIVATE_KEY, for secret mounts. */
-  @emptyAsUnset()
   @IsOptional()
   @IsString()
   JWT_PRIVATE_KEY_FILE?: string;
@@ -131,7 +116,11 @@ export class Env {
  * with a message naming each variable that is wrong.
  */
 export function validateEnv(raw: Record<string, unknown>): Env {
-  const env = plainToInstance(Env, raw, { exposeDefaultValues: true });
+  // An empty variable means "not set", as with `PORT= npm start`: the default applies.
+  const given = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => value !== ''),
+  );
+  const env = plainToInstance(Env, given, { exposeDefaultValues: true });
   const errors = validateSync(env, {
     whitelist: true,
     forbidUnknownValues: true,

@@ -6,10 +6,17 @@
 export const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}._\-@+]{3,64}$/u;
 
 /**
- * The one form a username is stored and compared in: NFKC, then lower case
- * ("Alice", "alice" and "ａｌｉｃｅ" are one account). NFKC again after
- * lower-casing, since case mapping can leave a string unnormalised.
+ * The one form a username is stored and compared in: NFKC, then a case
+ * fold ("Alice", "alice" and "ａｌｉｃｅ" are one account). Upper- then
+ * lower-casing folds what lower-casing alone keeps apart ("STRASSE" and
+ * "straße"), and Greek final sigma is folded by hand, as Unicode case
+ * folding does. NFKC again after, since case mapping can denormalise.
  */
 export function normalizeUsername(username: string): string {
-  return username.normalize('NFKC').toLowerCase().normalize('NFKC');
+  return username
+    .normalize('NFKC')
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/ς/g, 'σ')
+    .normalize('NFKC');
 }
