@@ -9,7 +9,9 @@ import { createValidationPipe } from './common/validation.js';
 import { databaseOptions } from './config/database.options.js';
 import type { AppConfig } from './config/env.js';
 import { validateEnv } from './config/env.js';
+import { ClientsModule } from './clients/clients.module.js';
 import { HealthModule } from './health/health.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Module({})
@@ -40,6 +42,8 @@ export class AppModule {
           }),
         }),
         UsersModule,
+        SessionsModule,
+        ClientsModule,
         AuthModule,
         HealthModule,
       ],

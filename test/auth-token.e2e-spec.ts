@@ -51,6 +51,7 @@ describe('POST /auth/token', () => {
         access_token: expect.any(String),
         token_type: 'Bearer',
         expires_in: 900,
+        refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
         scope: 'profile',
       });
       expect(response.headers['cache-control']).toBe('no-store');
@@ -76,6 +77,7 @@ describe('POST /auth/token', () => {
         jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
         client_id: 'public',
         scope: 'profile',
+        sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
     });
 

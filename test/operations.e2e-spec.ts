@@ -158,6 +158,8 @@ describe('operations', () => {
       expect(Object.keys(register.responses).sort()).toEqual([
         '201',
         '400',
+        '401',
+        '403',
         '409',
         '413',
         '415',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createLocalJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   jwtVerify,
@@ -18,11 +19,11 @@ import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
 /** RFC 6750 §3: the challenge of a request without any token (§3.1: no error code). */
-const MISSING_TOKEN_CHALLENGE = `Bearer realm="${TEST_PUBLIC_URL}"`;
+const MISSING_TOKEN_CHALLENGE = `Bearer realm="${TEST_PUBLIC_URL}", resource_metadata="${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource"`;
 
 /** RFC 6750 §3: realm, error="invalid_token", and a description without `"` or `\`. */
 const INVALID_TOKEN_CHALLENGE =
-  /^Bearer realm="http:\/\/auth\.test", error="invalid_token", error_description="([^"\\]+)"$/;
+  /^Bearer realm="http:\/\/auth\.test", resource_metadata="http:\/\/auth\.test\/\.well-known\/oauth-protected-resource", error="invalid_token", error_description="([^"\\]+)"$/;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -34,6 +35,8 @@ describe('GET /users/me', () => {
   let alice: { id: string; username: string };
   let bob: { id: string };
   let aliceToken: string;
+  /** The session (refresh family) of alice's login: user tokens carry it as `sid`. */
+  let aliceSessionId: string;
   /** The service's own signing key, read from the database. */
   let serviceKey: { kid: string; privateKey: KeyObject; publicKeyPem: string };
 
@@ -42,6 +45,7 @@ describe('GET /users/me', () => {
     alice = await registerUser(testApp, 'alice');
     bob = await registerUser(testApp, 'bob');
     aliceToken = await passwordGrant(testApp, 'alice');
+    aliceSessionId = decodeJwt(aliceToken).sid as string;
     const [row] = await testApp.app
       .get(DataSource)
       .getRepository(SigningKey)
@@ -72,6 +76,7 @@ describe('GET /users/me', () => {
     jti: randomUUID(),
     client_id: 'public',
     scope: 'profile',
+    sid: aliceSessionId,
   });
 
   /** A token signed with the service's real key: only what the test changes is wrong. */
@@ -416,7 +421,7 @@ describe('GET /users/me', () => {
     const expectInsufficientScope = (response: Response) => {
       expectProblem(response, 403);
       expect(response.headers['www-authenticate']).toBe(
-        `Bearer realm="${TEST_PUBLIC_URL}", error="insufficient_scope", scope="profile"`,
+        `${MISSING_TOKEN_CHALLENGE}, error="insufficient_scope", scope="profile"`,
       );
     };
 

@@ -1,3 +1,4 @@
+import type { Client } from '../clients/client.entity.js';
 import type { User } from '../users/user.entity.js';
 
 /** RFC 9068 §2.2 claims of the access tokens this service issues. */
@@ -10,12 +11,19 @@ export interface AccessTokenClaims {
   jti: string;
   client_id: string;
   scope: string;
+  /** The session (refresh family) of a user's token; absent from a client's own token. */
+  sid?: string;
 }
 
 /** Who a valid access token speaks for, as the guards see it. */
 export interface AccessPrincipal {
-  user: User;
-  scopes: readonly string[];
+  /** The user, or null for a client acting on its own behalf (client_credentials). */
+  user: User | null;
+  /** The client acting on its own behalf; null for a user's token. */
+  client: Client | null;
   clientId: string;
-  tokenId: string;
+  /** The token's scopes still allowed to its holder today. */
+  scopes: readonly string[];
+  sessionId: string | null;
+  claims: AccessTokenClaims;
 }

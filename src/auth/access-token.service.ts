@@ -16,6 +16,8 @@ export interface AccessTokenRequest {
   subject: string;
   clientId: string;
   scopes: readonly string[];
+  /** The session of a user's token; none for a client's own token. */
+  sessionId?: string;
 }
 
 export interface IssuedAccessToken {
@@ -43,7 +45,11 @@ export class AccessTokenService {
   async issue(request: AccessTokenRequest): Promise<IssuedAccessToken> {
     const { kid, privateKey } = this.keys.signingKey;
     const token = await this.jwt.signAsync(
-      { client_id: request.clientId, scope: request.scopes.join(' ') },
+      {
+        client_id: request.clientId,
+        scope: request.scopes.join(' '),
+        ...(request.sessionId === undefined ? {} : { sid: request.sessionId }),
+      },
       {
         algorithm: SIGNING_ALGORITHM,
         privateKey,

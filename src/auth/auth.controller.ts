@@ -10,25 +10,36 @@ import {
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth.decorators.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import { IssuedTokensService } from './issued-tokens.service.js';
+import type { OAuthRequest } from './oauth-client.guard.js';
+import { OAuthClientGuard } from './oauth-client.guard.js';
 import { ApiOAuthErrorResponses } from './oauth/api-oauth-error-responses.decorator.js';
+import { IntrospectionDto } from './oauth/introspection.dto.js';
 import { noStore } from './oauth/no-store.js';
 import { InvalidRequest, UnsupportedGrantType } from './oauth/oauth.errors.js';
-import { TokenRequestDto } from './oauth/token-request.dto.js';
+import {
+  TokenRequestDto,
+  TokenTypeHintRequestDto,
+} from './oauth/token-request.dto.js';
 import { TokenResponseDto } from './oauth/token-response.dto.js';
+import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenGrantsService } from './token-grants.service.js';
-import type { TokenEndpointRequest } from './token-request.guard.js';
-import { TokenRequestGuard } from './token-request.guard.js';
 
 @ApiTags('oauth')
 @Controller('auth')
+@Public()
 export class AuthController {
-  constructor(private readonly grants: TokenGrantsService) {}
+  constructor(
+    private readonly grants: TokenGrantsService,
+    private readonly issuedTokens: IssuedTokensService,
+    private readonly clients: ClientAuthenticator,
+  ) {}
 
-  /** Exchange credentials for an access token (OAuth 2.0 token endpoint) */
-  @Public()
+  /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
   @Post('token')
   @HttpCode(HttpStatus.OK)
-  @UseGuards(TokenRequestGuard)
+  @UseGuards(OAuthClientGuard, PasswordGrantGuard)
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({
@@ -37,26 +48,82 @@ export class AuthController {
   })
   @ApiOAuthErrorResponses(400, 401, 413, 415)
   async issueToken(
-    @Req() request: TokenEndpointRequest,
+    @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    const { tokenRequest, oauthClient } = request;
-    switch (tokenRequest.grant_type) {
+    const { oauthForm: form, oauthClient: client } = request;
+    let response: TokenResponseDto;
+    switch (form.grant_type) {
       case undefined:
         throw new InvalidRequest('grant_type is required.');
-      case 'password': {
-        const response = await this.grants.passwordGrant(
+      case 'password':
+        response = await this.grants.passwordGrant(
           request.user!,
-          oauthClient,
-          tokenRequest.scope,
+          client,
+          form.scope,
+          {
+            userAgent: request.headers['user-agent'],
+            ipAddress: request.ip,
+          },
         );
-        noStore(reply);
-        return response;
-      }
+        break;
+      case 'refresh_token':
+        response = await this.grants.refreshGrant(
+          form.refresh_token,
+          client,
+          form.scope,
+        );
+        break;
+      case 'client_credentials':
+        response = await this.grants.clientCredentialsGrant(client, form.scope);
+        break;
       default:
         throw new UnsupportedGrantType(
-          `grant_type "${tokenRequest.grant_type}" is not supported; use password.`,
+          `grant_type "${form.grant_type}" is not supported; use password, refresh_token or client_credentials.`,
         );
     }
+    noStore(reply);
+    return response;
+  }
+
+  /** Revoke a refresh or access token, ending its session (RFC 7009) */
+  @Post('revoke')
+  @HttpCode(HttpStatus.OK)
+  @UseGuards(OAuthClientGuard)
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: TokenTypeHintRequestDto })
+  @ApiOkResponse({
+    description:
+      'Revoked, or nothing to revoke: the answer is the same (RFC 7009 §2.2).',
+  })
+  @ApiOAuthErrorResponses(400, 401, 413, 415)
+  async revokeToken(
+    @Req() request: OAuthRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const { token } = request.oauthForm;
+    if (token === undefined) throw new InvalidRequest('token is required.');
+    await this.issuedTokens.revoke(token, request.oauthClient);
+    noStore(reply);
+  }
+
+  /** Introspect a token: is it active, and for whom (RFC 7662; client authentication required) */
+  @Post('introspect')
+  @HttpCode(HttpStatus.OK)
+  @UseGuards(OAuthClientGuard)
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: TokenTypeHintRequestDto })
+  @ApiOkResponse({ type: IntrospectionDto })
+  @ApiOAuthErrorResponses(400, 401, 413, 415)
+  async introspectToken(
+    @Req() request: OAuthRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<IntrospectionDto> {
+    // §2.1: the endpoint requires authorization; here, a registered client.
+    this.clients.requireConfidential(request.oauthClient, 'Introspection');
+    const { token } = request.oauthForm;
+    if (token === undefined) throw new InvalidRequest('token is required.');
+    noStore(reply);
+    return this.issuedTokens.introspect(token);
   }
 }

@@ -5,6 +5,7 @@ import type { Scope } from './scopes.js';
 
 export const IS_PUBLIC = 'auth:isPublic';
 export const REQUIRED_SCOPES = 'auth:requiredScopes';
+export const AUTHENTICATION_OPTIONAL = 'auth:optional';
 
 /** Every route needs an access token unless it says otherwise here. */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
@@ -20,4 +21,15 @@ export const Authenticated = (...scopes: Scope[]) =>
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
     ApiProblemResponses(401, 403),
+  );
+
+/**
+ * Anyone may call the route, but a bearer token, when sent, is verified
+ * (a bad one answers 401) so the handler can tell an admin from a stranger.
+ */
+export const AuthenticationOptional = () =>
+  applyDecorators(
+    SetMetadata(AUTHENTICATION_OPTIONAL, true),
+    ApiBearerAuth('bearer'),
+    ApiSecurity('oauth2', []),
   );

@@ -3,8 +3,15 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClientsModule } from '../clients/clients.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccessTokenVerifier } from './access-token-verifier.service.js';
 import { AccessTokenService } from './access-token.service.js';
+import { DiscoveryController } from './discovery.controller.js';
+import { IssuedTokensService } from './issued-tokens.service.js';
+import { OAuthClientGuard } from './oauth-client.guard.js';
+import { PasswordGrantGuard } from './password-grant.guard.js';
 import { AuthController } from './auth.controller.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
@@ -14,17 +21,18 @@ import { SigningKey } from './keys/signing-key.entity.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
 import { TokenGrantsService } from './token-grants.service.js';
-import { TokenRequestGuard } from './token-request.guard.js';
 
 @Module({
   imports: [
     UsersModule,
+    SessionsModule,
+    ClientsModule,
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
     TypeOrmModule.forFeature([SigningKey]),
   ],
-  controllers: [AuthController, JwksController],
+  controllers: [AuthController, JwksController, DiscoveryController],
   providers: [
     SigningKeysService,
     AccessTokenService,
@@ -32,7 +40,10 @@ import { TokenRequestGuard } from './token-request.guard.js';
     TokenGrantsService,
     LocalStrategy,
     JwtStrategy,
-    TokenRequestGuard,
+    OAuthClientGuard,
+    PasswordGrantGuard,
+    AccessTokenVerifier,
+    IssuedTokensService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

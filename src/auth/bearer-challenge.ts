@@ -3,23 +3,29 @@ import { HttpProblemException } from '../common/http-problem.exception.js';
 /**
  * RFC 6750 §3: the `WWW-Authenticate: Bearer` challenges of a protected
  * resource. Without any token the challenge carries no error code (§3.1).
+ * Each names the resource's metadata (RFC 9728 §5.1), where a client
+ * finds the authorization server.
  */
 export class BearerChallenge {
-  constructor(private readonly realm: string) {}
+  private readonly prefix: string;
+
+  constructor(realm: string, resourceMetadataUrl: string) {
+    this.prefix = `Bearer realm="${realm}", resource_metadata="${resourceMetadataUrl}"`;
+  }
 
   missingToken(): HttpProblemException {
     return new HttpProblemException(
       401,
       'This operation needs an access token.',
       {
-        'WWW-Authenticate': `Bearer realm="${this.realm}"`,
+        'WWW-Authenticate': this.prefix,
       },
     );
   }
 
   invalidToken(description: string): HttpProblemException {
     return new HttpProblemException(401, description, {
-      'WWW-Authenticate': `Bearer realm="${this.realm}", error="invalid_token", error_description="${quotable(description)}"`,
+      'WWW-Authenticate': `${this.prefix}, error="invalid_token", error_description="${quotable(description)}"`,
     });
   }
 
@@ -29,7 +35,7 @@ export class BearerChallenge {
       403,
       `The access token lacks the scope this operation needs: ${scope}.`,
       {
-        'WWW-Authenticate': `Bearer realm="${this.realm}", error="insufficient_scope", scope="${scope}"`,
+        'WWW-Authenticate': `${this.prefix}, error="insufficient_scope", scope="${scope}"`,
       },
     );
   }

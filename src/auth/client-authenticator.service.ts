@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { Client } from '../clients/client.entity.js';
+import { ClientsService } from '../clients/clients.service.js';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/env.js';
@@ -8,11 +10,10 @@ import type { TokenRequest } from './oauth/token-request.js';
 /** The `client_id` of tokens requested without client authentication. */
 export const PUBLIC_CLIENT_ID = 'public';
 
-export interface AuthenticatedClient {
-  clientId: string;
-  /** False for a public client, which cannot keep a secret (RFC 6749 §2.1). */
-  confidential: boolean;
-}
+export type AuthenticatedClient =
+  | { clientId: string; confidential: true; client: Client }
+  /** A public client cannot keep a secret (RFC 6749 §2.1). */
+  | { clientId: typeof PUBLIC_CLIENT_ID; confidential: false; client: null };
 
 interface ClientCredentials {
   clientId: string;
@@ -21,32 +22,52 @@ interface ClientCredentials {
 }
 
 /**
- * RFC 6749 §2.3: who is asking for a token. No confidential clients are
- * registered yet, so any client credentials fail; a request without them is
- * the public client. Swagger UI's password form sends `Basic Og==` (an
- * empty id and secret) when no client is configured: that is the public
- * client too, not a failed login.
+ * RFC 6749 §2.3: who is asking. A registered client authenticates with
+ * HTTP Basic (client_secret_basic) or in the body (client_secret_post); a
+ * request without client credentials is the public client. Swagger UI's
+ * password form sends `Basic Og==` (an empty id and secret) when no client
+ * is configured: that is the public client too, not a failed login.
  */
 @Injectable()
 export class ClientAuthenticator {
   private readonly realm: string;
 
-  constructor(config: ConfigService<AppConfig, true>) {
+  constructor(
+    private readonly clients: ClientsService,
+    config: ConfigService<AppConfig, true>,
+  ) {
     this.realm = config.get('PUBLIC_URL', { infer: true });
   }
 
-  authenticate(
+  async authenticate(
     request: FastifyRequest,
     params: TokenRequest,
-  ): AuthenticatedClient {
+  ): Promise<AuthenticatedClient> {
     const credentials = this.credentialsOf(request, params);
     if (credentials === undefined) {
-      return { clientId: PUBLIC_CLIENT_ID, confidential: false };
+      return { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null };
     }
-    throw new InvalidClient(
-      'Client authentication failed: unknown client.',
-      this.realm,
+    const client = await this.clients.authenticate(
+      credentials.clientId,
+      credentials.clientSecret,
     );
+    if (client === null) {
+      throw new InvalidClient('Client authentication failed.', this.realm);
+    }
+    return { clientId: client.id, confidential: true, client };
+  }
+
+  /** §5.2: invalid_client also covers "no client authentication included" where one is needed. */
+  requireConfidential(
+    client: AuthenticatedClient,
+    purpose: string,
+  ): asserts client is Extract<AuthenticatedClient, { confidential: true }> {
+    if (!client.confidential) {
+      throw new InvalidClient(
+        `${purpose} needs client authentication.`,
+        this.realm,
+      );
+    }
   }
 
   private credentialsOf(

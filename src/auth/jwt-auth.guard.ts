@@ -11,9 +11,14 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/env.js';
 import type { AccessPrincipal } from './access-principal.js';
-import { IS_PUBLIC, REQUIRED_SCOPES } from './auth.decorators.js';
+import {
+  AUTHENTICATION_OPTIONAL,
+  IS_PUBLIC,
+  REQUIRED_SCOPES,
+} from './auth.decorators.js';
+import { PROTECTED_RESOURCE_METADATA_PATH } from './discovery.controller.js';
 import { BearerChallenge, RevokedAccessToken } from './bearer-challenge.js';
-import { UnacceptableTokenHeader } from './jwt.strategy.js';
+import { UnacceptableTokenHeader } from './access-token-verifier.service.js';
 
 /**
  * Registered globally: every route needs a valid access token unless it is
@@ -28,23 +33,36 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     config: ConfigService<AppConfig, true>,
   ) {
     super();
+    const issuer = config.get('PUBLIC_URL', { infer: true });
     this.challenge = new BearerChallenge(
-      config.get('PUBLIC_URL', { infer: true }),
+      issuer,
+      `${issuer}${PROTECTED_RESOURCE_METADATA_PATH}`,
     );
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets))
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) {
       return true;
+    }
+    const request = context
+      .switchToHttp()
+      .getRequest<FastifyRequest & { user?: AccessPrincipal }>();
+    if (
+      this.reflector.getAllAndOverride<boolean>(
+        AUTHENTICATION_OPTIONAL,
+        targets,
+      ) &&
+      !/^bearer /i.test(request.headers.authorization ?? '')
+    ) {
+      return true;
+    }
     await super.canActivate(context);
 
     const required =
       this.reflector.getAllAndOverride<string[]>(REQUIRED_SCOPES, targets) ??
       [];
-    const { scopes } = context
-      .switchToHttp()
-      .getRequest<FastifyRequest & { user: AccessPrincipal }>().user;
+    const scopes = request.user?.scopes ?? [];
     if (!required.every((scope) => scopes.includes(scope))) {
       throw this.challenge.insufficientScope(required);
     }

@@ -5,7 +5,11 @@ import type { Role } from '../users/user.entity.js';
  * metadata show for them.
  */
 export const SCOPES = {
-  profile: 'Read and change your own profile.',
+  profile: 'Read and change your own profile, password and sessions.',
+  'users:read': 'Read any user (administrators).',
+  'users:write':
+    'Create, change, deactivate and delete any user (administrators).',
+  'clients:write': 'Register and delete service clients (administrators).',
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -13,7 +17,7 @@ export type Scope = keyof typeof SCOPES;
 /** What each role may be granted; a user holds the union over its roles. */
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   user: ['profile'],
-  admin: ['profile'],
+  admin: ['profile', 'users:read', 'users:write', 'clients:write'],
 };
 
 export function isScope(value: string): value is Scope {

@@ -1,25 +1,119 @@
 import { Injectable } from '@nestjs/common';
+import type { ClientGrantType } from '../clients/client.entity.js';
+import type {
+  RefreshFailure,
+  SessionContext,
+} from '../sessions/sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
-import { InvalidScope } from './oauth/oauth.errors.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import {
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  UnauthorizedClient,
+} from './oauth/oauth.errors.js';
 import type { TokenResponseDto } from './oauth/token-response.dto.js';
 import { isScope, parseScope, scopesForRoles } from './scopes.js';
 
-/** What each grant type issues, once the token request is authenticated. */
+const REFRESH_FAILURES: Record<RefreshFailure, string> = {
+  unknown: 'The refresh token is invalid.',
+  other_client: 'The refresh token is invalid.',
+  expired: 'The refresh token expired; log in again.',
+  ended: 'The session of this refresh token has ended; log in again.',
+  reused:
+    'The refresh token was already used; the session has ended. Log in again.',
+};
+
+/** What each grant type issues, once the request and its client are authenticated. */
 @Injectable()
 export class TokenGrantsService {
-  constructor(private readonly accessTokens: AccessTokenService) {}
+  constructor(
+    private readonly accessTokens: AccessTokenService,
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+    private readonly clients: ClientAuthenticator,
+  ) {}
 
-  /** RFC 6749 §4.3: the resource owner's own credentials. */
+  /** RFC 6749 §4.3: the resource owner's own credentials start a session. */
   async passwordGrant(
     user: User,
     client: AuthenticatedClient,
     requestedScope: string | undefined,
+    context: SessionContext,
   ): Promise<TokenResponseDto> {
+    requireGrantType(client, 'password');
     const scopes = grantScopes(requestedScope, scopesForRoles(user.roles));
+    const { session, refreshToken } = await this.sessions.start(
+      user.id,
+      client.clientId,
+      scopes,
+      context,
+    );
+    return this.respond(
+      user.id,
+      client.clientId,
+      scopes,
+      session.id,
+      refreshToken,
+    );
+  }
+
+  /**
+   * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the presented token is
+   * spent and a successor issued. Scope may narrow, never widen (§6), and
+   * never beyond what the user's roles allow today.
+   */
+  async refreshGrant(
+    refreshToken: string | undefined,
+    client: AuthenticatedClient,
+    requestedScope: string | undefined,
+  ): Promise<TokenResponseDto> {
+    if (refreshToken === undefined)
+      throw new InvalidRequest('refresh_token is required.');
+    requireGrantType(client, 'refresh_token');
+    // The scope is checked before rotating, so a bad scope does not cost the client its token.
+    const presented = await this.sessions.findByRefreshToken(refreshToken);
+    const user = presented?.session
+      ? await this.users.findById(presented.session.userId)
+      : null;
+    if (!presented?.session || user === null)
+      throw new InvalidGrant(REFRESH_FAILURES.unknown);
+    const allowed = presented.session.scope
+      .split(' ')
+      .filter((scope) =>
+        (scopesForRoles(user.roles) as string[]).includes(scope),
+      );
+    const scopes = grantScopes(requestedScope, allowed);
+
+    const rotation = await this.sessions.rotate(refreshToken, client.clientId);
+    if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
+    if (!user.isActive) {
+      await this.sessions.end(rotation.session.id, 'user_deactivated');
+      throw new InvalidGrant(REFRESH_FAILURES.ended);
+    }
+    return this.respond(
+      user.id,
+      client.clientId,
+      scopes,
+      rotation.session.id,
+      rotation.refreshToken,
+    );
+  }
+
+  /** RFC 6749 §4.4: a confidential client acting on its own behalf; no refresh token (§4.4.3). */
+  async clientCredentialsGrant(
+    client: AuthenticatedClient,
+    requestedScope: string | undefined,
+  ): Promise<TokenResponseDto> {
+    this.clients.requireConfidential(client, 'The client_credentials grant');
+    requireGrantType(client, 'client_credentials');
+    const scopes = grantScopes(requestedScope, client.client.allowedScopes);
     const { token, expiresIn } = await this.accessTokens.issue({
-      subject: user.id,
+      subject: client.clientId,
       clientId: client.clientId,
       scopes,
     });
@@ -29,6 +123,43 @@ export class TokenGrantsService {
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };
+  }
+
+  private async respond(
+    userId: string,
+    clientId: string,
+    scopes: readonly string[],
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenResponseDto> {
+    const { token, expiresIn } = await this.accessTokens.issue({
+      subject: userId,
+      clientId,
+      scopes,
+      sessionId,
+    });
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      refresh_token: refreshToken,
+      scope: scopes.join(' '),
+    };
+  }
+}
+
+/** A registered client uses only the grants it was registered for; the public client, password and refresh. */
+function requireGrantType(
+  client: AuthenticatedClient,
+  grantType: ClientGrantType,
+): void {
+  const allowed = client.confidential
+    ? client.client.allowedGrantTypes.includes(grantType)
+    : grantType !== 'client_credentials';
+  if (!allowed) {
+    throw new UnauthorizedClient(
+      `This client may not use the ${grantType} grant.`,
+    );
   }
 }
 

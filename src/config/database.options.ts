@@ -1,10 +1,13 @@
 import type { DataSourceOptions } from 'typeorm';
 import { SigningKey } from '../auth/keys/signing-key.entity.js';
+import { Client } from '../clients/client.entity.js';
 import { migrations } from '../database/migrations/index.js';
+import { RefreshToken } from '../sessions/refresh-token.entity.js';
+import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
 import type { Env } from './env.js';
 
-export const entities = [User, SigningKey];
+export const entities = [User, SigningKey, Session, RefreshToken, Client];
 
 /**
  * The one DataSource definition, shared by the application and by the

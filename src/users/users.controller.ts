@@ -1,18 +1,43 @@
 import {
   Body,
   Controller,
+  Delete,
+  ForbiddenException,
   Get,
   HttpCode,
   HttpStatus,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Patch,
   Post,
+  Put,
+  Query,
   Res,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ConfigService } from '@nestjs/config';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { AccessPrincipal } from '../auth/access-principal.js';
+import {
+  Authenticated,
+  AuthenticationOptional,
+} from '../auth/auth.decorators.js';
+import {
+  CurrentPrincipal,
+  CurrentUser,
+} from '../auth/current-user.decorator.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
-import { Authenticated, Public } from '../auth/auth.decorators.js';
-import { CurrentUser } from '../auth/current-user.decorator.js';
+import type { AppConfig } from '../config/env.js';
+import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
+import { ListUsersQueryDto, UserPageDto } from './dto/list-users.dto.js';
+import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserDto } from './dto/user.dto.js';
 import type { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
@@ -20,21 +45,35 @@ import { UsersService } from './users.service.js';
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  private readonly registrationOpen: boolean;
 
-  /** Register a new user */
-  @Public()
+  constructor(
+    private readonly users: UsersService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.registrationOpen =
+      config.get('REGISTRATION', { infer: true }) === 'open';
+  }
+
+  /** Register a new user (with REGISTRATION=closed, only an admin may) */
+  @AuthenticationOptional()
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({
     type: UserDto,
     description: 'The new user; `Location` is its URL.',
   })
-  @ApiProblemResponses(400, 409, 413, 415)
+  @ApiProblemResponses(400, 401, 403, 409, 413, 415)
   async registerUser(
     @Body() body: CreateUserDto,
+    @CurrentPrincipal() principal: AccessPrincipal | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UserDto> {
+    if (!this.registrationOpen && !principal?.scopes.includes('users:write')) {
+      throw new ForbiddenException(
+        'Registration is closed: an administrator creates accounts.',
+      );
+    }
     const user = await this.users.create(body.username, body.password);
     void reply.header('Location', `/users/${user.id}`);
     return UserDto.from(user);
@@ -46,5 +85,110 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   getCurrentUser(@CurrentUser() user: User): UserDto {
     return UserDto.from(user);
+  }
+
+  /** Change the current user's profile */
+  @Authenticated('profile')
+  @Patch('me')
+  @ApiOkResponse({ type: UserDto })
+  @ApiProblemResponses(400, 409)
+  async updateCurrentUser(
+    @CurrentUser() user: User,
+    @Body() body: UpdateProfileDto,
+  ): Promise<UserDto> {
+    return UserDto.from(
+      body.username === undefined
+        ? user
+        : await this.users.rename(user, body.username),
+    );
+  }
+
+  /** Change the current user's password, ending every session */
+  @Authenticated('profile')
+  @Put('me/password')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse({
+    description:
+      'Changed; every refresh token and earlier access token stops working.',
+  })
+  @ApiProblemResponses(400)
+  async changePassword(
+    @CurrentUser() user: User,
+    @Body() body: ChangePasswordDto,
+  ): Promise<void> {
+    await this.users.changePassword(
+      user,
+      body.currentPassword,
+      body.newPassword,
+    );
+  }
+
+  /** Delete the current user's account */
+  @Authenticated('profile')
+  @Delete('me')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse()
+  async deleteCurrentUser(@CurrentUser() user: User): Promise<void> {
+    await this.users.remove(user);
+  }
+
+  /** List users, a page at a time (administrators) */
+  @Authenticated('users:read')
+  @Get()
+  @ApiOkResponse({ type: UserPageDto })
+  @ApiProblemResponses(400)
+  async listUsers(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
+    const { items, total } = await this.users.list(
+      query.page,
+      query.limit,
+      query.username,
+    );
+    return {
+      items: items.map((user) => UserDto.from(user)),
+      total,
+      page: query.page,
+      limit: query.limit,
+    };
+  }
+
+  /** Read any user (administrators) */
+  @Authenticated('users:read')
+  @Get(':id')
+  @ApiOkResponse({ type: UserDto })
+  @ApiProblemResponses(400, 404)
+  async getUser(
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.existing(id));
+  }
+
+  /** Activate, deactivate or change the roles of any user (administrators) */
+  @Authenticated('users:write')
+  @Patch(':id')
+  @ApiOkResponse({ type: UserDto })
+  @ApiProblemResponses(400, 404)
+  async updateUser(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: AdminUpdateUserDto,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.update(await this.existing(id), body));
+  }
+
+  /** Delete any user (administrators) */
+  @Authenticated('users:write')
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse()
+  @ApiProblemResponses(400, 404)
+  async deleteUser(
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<void> {
+    await this.users.remove(await this.existing(id));
+  }
+
+  private async existing(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (user === null) throw new NotFoundException('No user has this id.');
+    return user;
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicyConstraint } from './password-policy.constraint.js';
 import { PasswordPolicy } from './password-policy.service.js';
@@ -8,7 +9,7 @@ import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User])],
+  imports: [TypeOrmModule.forFeature([User]), SessionsModule],
   controllers: [UsersController],
   providers: [
     UsersService,

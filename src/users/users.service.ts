@@ -1,17 +1,58 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { QueryFailedError, Raw, Repository } from 'typeorm';
+import { ValidationProblemException } from '../common/http-problem.exception.js';
+import type { AppConfig } from '../config/env.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordPolicy } from './password-policy.service.js';
 import type { Role } from './user.entity.js';
 import { User } from './user.entity.js';
 import { normalizeUsername } from './username.js';
 
+export interface UserPage {
+  items: User[];
+  total: number;
+}
+
 @Injectable()
-export class UsersService {
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly sessions: SessionsService,
+    private readonly config: ConfigService<AppConfig, true>,
   ) {}
+
+  /**
+   * The first admin, from ADMIN_USERNAME and ADMIN_PASSWORD, when no user
+   * has that name yet. An existing user is left alone: the variables seed
+   * an empty database, they do not reset a password.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const username = this.config.get('ADMIN_USERNAME', { infer: true });
+    const password = this.config.get('ADMIN_PASSWORD', { infer: true });
+    if (username === undefined || password === undefined) return;
+    if ((await this.findByUsername(username)) !== null) return;
+    const violation = this.policy.violation(password, username);
+    if (violation !== null) {
+      throw new Error(`Invalid configuration:\n  ADMIN_PASSWORD: ${violation}`);
+    }
+    try {
+      await this.create(username, password, ['user', 'admin']);
+      this.logger.log(
+        `Created the admin user "${normalizeUsername(username)}"`,
+      );
+    } catch (error) {
+      // Another instance starting at the same moment created it first.
+      if (!(error instanceof ConflictException)) throw error;
+    }
+  }
 
   /** The password must already have passed the PasswordPolicy. */
   async create(
@@ -41,6 +82,106 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
+  }
+
+  /** A page of users, oldest first, optionally those whose name contains `search`. */
+  async list(page: number, limit: number, search?: string): Promise<UserPage> {
+    // Usernames may contain `_`, a LIKE wildcard: escape it (and `%`, `\\`) for a plain "contains".
+    const pattern =
+      search === undefined
+        ? undefined
+        : `%${normalizeUsername(search).replace(/[\\%_]/g, '\\$&')}%`;
+    const [items, total] = await this.users.findAndCount({
+      where:
+        pattern === undefined
+          ? {}
+          : {
+              username: Raw((column) => `${column} LIKE :pattern ESCAPE '\\'`, {
+                pattern,
+              }),
+            },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      skip: (page - 1) * limit,
+      take: limit,
+    });
+    return { items, total };
+  }
+
+  async rename(user: User, username: string): Promise<User> {
+    const normalized = normalizeUsername(username);
+    if (normalized === user.username) return user;
+    if (await this.users.existsBy({ username: normalized }))
+      throw usernameTaken();
+    try {
+      await this.users.update({ id: user.id }, { username: normalized });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw usernameTaken();
+      throw error;
+    }
+    return this.users.findOneByOrFail({ id: user.id });
+  }
+
+  /**
+   * Checks the current password, applies the policy to the new one, and
+   * ends every session: refresh tokens revoked, access tokens issued before
+   * now refused.
+   */
+  async changePassword(
+    user: User,
+    currentPassword: string,
+    newPassword: string,
+  ): Promise<void> {
+    if (!(await this.hasher.verify(currentPassword, user.passwordHash))) {
+      throw new ValidationProblemException([
+        {
+          field: 'currentPassword',
+          message: 'currentPassword is not the current password',
+        },
+      ]);
+    }
+    const violation = this.policy.violation(newPassword, user.username);
+    if (violation !== null) {
+      throw new ValidationProblemException([
+        {
+          field: 'newPassword',
+          message: violation.replace(/^password/, 'newPassword'),
+        },
+      ]);
+    }
+    await this.users.update(
+      { id: user.id },
+      {
+        passwordHash: await this.hasher.hash(newPassword),
+        tokensValidAfter: new Date(),
+      },
+    );
+    await this.sessions.endAllForUser(user.id, 'password_changed');
+  }
+
+  /** Deactivation ends every session at once; reactivation lets the user log in again. */
+  async update(
+    user: User,
+    changes: { isActive?: boolean; roles?: Role[] },
+  ): Promise<User> {
+    const deactivating = changes.isActive === false && user.isActive;
+    await this.users.update(
+      { id: user.id },
+      {
+        ...(changes.isActive === undefined
+          ? {}
+          : { isActive: changes.isActive }),
+        ...(changes.roles === undefined ? {} : { roles: changes.roles }),
+        ...(deactivating ? { tokensValidAfter: new Date() } : {}),
+      },
+    );
+    if (deactivating)
+      await this.sessions.endAllForUser(user.id, 'user_deactivated');
+    return this.users.findOneByOrFail({ id: user.id });
+  }
+
+  /** Deletes the user; their sessions and refresh tokens go with them. */
+  async remove(user: User): Promise<void> {
+    await this.users.delete({ id: user.id });
   }
 
   findByUsername(username: string): Promise<User | null> {

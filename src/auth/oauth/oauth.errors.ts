@@ -43,6 +43,12 @@ export class UnsupportedGrantType extends OAuthError {
   }
 }
 
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', description);
+  }
+}
+
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', description);

@@ -1,20 +1,36 @@
 /**
- * The body of `POST /auth/token`, form-encoded (RFC 6749 §4.3.2). Swagger
- * UI's "Authorize" dialog sends exactly this.
+ * The body of `POST /auth/token`, form-encoded. Which fields apply depends
+ * on `grant_type`: `password` (RFC 6749 §4.3.2) takes username and
+ * password, as Swagger UI's "Authorize" dialog sends them;
+ * `refresh_token` (§6) takes refresh_token; `client_credentials` (§4.4)
+ * takes only client authentication.
  */
 export class TokenRequestDto {
   /** @example "password" */
-  grant_type!: 'password';
+  grant_type!: 'password' | 'refresh_token' | 'client_credentials';
   /** @example "alice" */
-  username!: string;
+  username?: string;
   /** @example "correct horse battery staple" */
-  password!: string;
+  password?: string;
+  /** The refresh token of an earlier response; it can be used once. */
+  refresh_token?: string;
   /**
-   * Space-delimited scopes to request; by default every scope the user may have.
+   * Space-delimited scopes to request; by default every scope allowed.
    * @example "profile"
    */
   scope?: string;
   /** For `client_secret_post`; omit for a public client such as Swagger UI. */
+  client_id?: string;
+  client_secret?: string;
+}
+
+/** The body of `POST /auth/revoke` (RFC 7009 §2.1) and `POST /auth/introspect` (RFC 7662 §2.1). */
+export class TokenTypeHintRequestDto {
+  /** The access or refresh token. */
+  token!: string;
+  /** @example "refresh_token" */
+  token_type_hint?: 'access_token' | 'refresh_token';
+  /** For `client_secret_post`. */
   client_id?: string;
   client_secret?: string;
 }

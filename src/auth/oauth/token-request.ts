@@ -1,7 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequest } from './oauth.errors.js';
 
-/** RFC 6749 token request parameters, as this service reads them. */
+/**
+ * The parameters of the OAuth endpoints' forms, as this service reads them:
+ * token (RFC 6749 §4.3, §4.4, §6), revocation (RFC 7009 §2.1) and
+ * introspection (RFC 7662 §2.1).
+ */
 export interface TokenRequest {
   grant_type?: string;
   username?: string;
@@ -9,6 +13,9 @@ export interface TokenRequest {
   scope?: string;
   client_id?: string;
   client_secret?: string;
+  refresh_token?: string;
+  token?: string;
+  token_type_hint?: string;
 }
 
 const PARAMETERS = [
@@ -18,10 +25,18 @@ const PARAMETERS = [
   'scope',
   'client_id',
   'client_secret',
+  'refresh_token',
+  'token',
+  'token_type_hint',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
 /** Credentials in a URL end up in proxy and access logs. */
-const BODY_ONLY = ['password', 'client_secret'] as const;
+const BODY_ONLY = [
+  'password',
+  'client_secret',
+  'refresh_token',
+  'token',
+] as const;
 
 /**
  * The parameters of a token request, checked for what RFC 6749 asks of
@@ -36,7 +51,7 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
     .toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') {
     throw new InvalidRequest(
-      'The token request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2).',
+      'The request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2).',
     );
   }
   const query = (request.query ?? {}) as Record<string, unknown>;

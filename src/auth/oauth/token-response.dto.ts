@@ -10,6 +10,11 @@ export class TokenResponseDto {
    */
   expires_in!: number;
   /**
+   * Exchanges for a new access token at this endpoint (grant_type=refresh_token),
+   * once: each refresh returns a new one. Not issued for client_credentials.
+   */
+  refresh_token?: string;
+  /**
    * The scopes granted, space-delimited.
    * @example "profile"
    */

@@ -1,8 +1,12 @@
 import { CreateUsersAndSigningKeys1764316800000 } from './1764316800000-create-users-and-signing-keys.js';
+import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-sessions-and-clients.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
  * would differ between src/*.ts under ts-jest and dist/*.js in production.
  * `npm run migration:generate` writes a file; add its class here.
  */
-export const migrations = [CreateUsersAndSigningKeys1764316800000];
+export const migrations = [
+  CreateUsersAndSigningKeys1764316800000,
+  CreateSessionsAndClients1764403200000,
+];

@@ -1,0 +1,194 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import type { KeyObject } from 'node:crypto';
+import { ClientsService } from '../clients/clients.service.js';
+import type { AppConfig } from '../config/env.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { UsersService } from '../users/users.service.js';
+import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
+import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
+import { RevokedAccessToken } from './bearer-challenge.js';
+import {
+  SIGNING_ALGORITHM,
+  SigningKeysService,
+} from './keys/signing-keys.service.js';
+import { scopesForRoles } from './scopes.js';
+
+/** Why a token's header was refused before its signature was checked. */
+export class UnacceptableTokenHeader extends Error {}
+
+/**
+ * Everything that makes an access token valid now, shared by the bearer
+ * guard (through passport-jwt) and by introspection: the algorithm pinned
+ * to the key chosen by `kid`, `typ`, `iss`, `aud`, `exp`, and then whether
+ * the user, session or client it speaks for still stands.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  readonly issuer: string;
+  readonly audience: string;
+
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly jwt: JwtService,
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly clients: ClientsService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.issuer = config.get('PUBLIC_URL', { infer: true });
+    this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
+  }
+
+  /** The principal of a token that is valid now, or null: what introspection needs. */
+  async verify(token: string): Promise<AccessPrincipal | null> {
+    try {
+      const publicKey = await this.verificationKeyFor(token);
+      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(
+        token,
+        {
+          // jsonwebtoken takes a KeyObject; the typings still say PEM string or Buffer.
+          publicKey: publicKey as unknown as Buffer,
+          algorithms: [SIGNING_ALGORITHM],
+          issuer: this.issuer,
+          audience: this.audience,
+        },
+      );
+      return await this.principalFor(claims);
+    } catch (error) {
+      if (error instanceof Error && error.name !== 'QueryFailedError')
+        return null;
+      throw error;
+    }
+  }
+
+  /**
+   * RFC 9068 §4: a resource server checks `typ` so that another kind of JWT
+   * signed by the same key (an ID token, say) is not taken for an access token.
+   */
+  async verificationKeyFor(rawToken: string): Promise<KeyObject> {
+    const header = decodeHeader(rawToken);
+    const typ =
+      typeof header?.typ === 'string' ? header.typ.toLowerCase() : undefined;
+    if (
+      typ !== ACCESS_TOKEN_TYPE &&
+      typ !== `application/${ACCESS_TOKEN_TYPE}`
+    ) {
+      throw new UnacceptableTokenHeader(
+        'The token is not an access token (typ must be at+jwt).',
+      );
+    }
+    if (header?.alg !== SIGNING_ALGORITHM) {
+      throw new UnacceptableTokenHeader(
+        `The token must be signed with ${SIGNING_ALGORITHM}.`,
+      );
+    }
+    const key =
+      typeof header.kid === 'string'
+        ? await this.keys.verificationKey(header.kid)
+        : undefined;
+    if (key === undefined) {
+      throw new UnacceptableTokenHeader(
+        'The token was not signed by a key of this service.',
+      );
+    }
+    return key;
+  }
+
+  /**
+   * A signature only proves the token was issued. A user's token also needs
+   * the user active, its session not ended and no cut since it was issued;
+   * a client's own token needs the client still registered. Scopes are cut
+   * to what the holder may have today, so a demoted admin loses them at once.
+   */
+  async principalFor(
+    claims: Partial<AccessTokenClaims>,
+  ): Promise<AccessPrincipal> {
+    // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it and `sub`.
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string') {
+      throw new RevokedAccessToken(
+        'The access token lacks a required claim (exp, sub).',
+      );
+    }
+    const tokenScopes =
+      typeof claims.scope === 'string'
+        ? claims.scope.split(' ').filter(Boolean)
+        : [];
+    const clientId =
+      typeof claims.client_id === 'string' ? claims.client_id : '';
+    const fullClaims = claims as AccessTokenClaims;
+
+    if (typeof claims.sid !== 'string') {
+      const client =
+        clientId === claims.sub ? await this.clients.findById(clientId) : null;
+      if (client === null)
+        throw new RevokedAccessToken(
+          'The client of this access token is gone.',
+        );
+      return {
+        user: null,
+        client,
+        clientId,
+        scopes: tokenScopes.filter((scope) =>
+          client.allowedScopes.includes(scope),
+        ),
+        sessionId: null,
+        claims: fullClaims,
+      };
+    }
+
+    const [user, session] = await Promise.all([
+      this.users.findById(claims.sub),
+      this.sessions.findActive(claims.sid),
+    ]);
+    if (user === null || !user.isActive) {
+      throw new RevokedAccessToken(
+        'The user of this access token is inactive or deleted.',
+      );
+    }
+    if (
+      session === null ||
+      session.userId !== user.id ||
+      isIssuedBefore(claims.iat, user.tokensValidAfter)
+    ) {
+      throw new RevokedAccessToken('This access token was revoked.');
+    }
+    const allowed = scopesForRoles(user.roles) as string[];
+    return {
+      user,
+      client: null,
+      clientId,
+      scopes: tokenScopes.filter((scope) => allowed.includes(scope)),
+      sessionId: session.id,
+      claims: fullClaims,
+    };
+  }
+}
+
+/**
+ * `iat` counts whole seconds, so a token from the very second of the cut
+ * may predate it and is refused as well: a login in that second must be
+ * repeated, but no token from before the cut survives it.
+ */
+function isIssuedBefore(
+  issuedAt: number | undefined,
+  cut: Date | null,
+): boolean {
+  if (cut === null) return false;
+  return issuedAt === undefined || issuedAt * 1000 < cut.getTime();
+}
+
+function decodeHeader(rawToken: string): Record<string, unknown> | undefined {
+  try {
+    const [encoded] = rawToken.split('.', 1);
+    const header: unknown = JSON.parse(
+      Buffer.from(encoded, 'base64url').toString('utf8'),
+    );
+    return typeof header === 'object' && header !== null
+      ? (header as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+/** RFC 8414 §2 authorization server metadata. */
+export class AuthorizationServerMetadataDto {
+  /** @example "http://localhost:3000" */
+  issuer!: string;
+  token_endpoint!: string;
+  jwks_uri!: string;
+  revocation_endpoint!: string;
+  introspection_endpoint!: string;
+  grant_types_supported!: string[];
+  scopes_supported!: string[];
+  /** Empty: this server has no authorization endpoint. */
+  response_types_supported!: string[];
+  token_endpoint_auth_methods_supported!: string[];
+  revocation_endpoint_auth_methods_supported!: string[];
+  introspection_endpoint_auth_methods_supported!: string[];
+  service_documentation!: string;
+}
+
+/** RFC 9728 §2 protected resource metadata. */
+export class ProtectedResourceMetadataDto {
+  resource!: string;
+  authorization_servers!: string[];
+  jwks_uri!: string;
+  scopes_supported!: string[];
+  bearer_methods_supported!: string[];
+  resource_signing_alg_values_supported!: string[];
+  resource_documentation!: string;
+}

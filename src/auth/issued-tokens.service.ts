@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { UsersService } from '../users/users.service.js';
+import { AccessTokenVerifier } from './access-token-verifier.service.js';
+import type { AuthenticatedClient } from './client-authenticator.service.js';
+import type { IntrospectionDto } from './oauth/introspection.dto.js';
+import { scopesForRoles } from './scopes.js';
+
+/**
+ * The tokens this service issued, as their holders (revocation) and
+ * resource servers (introspection) see them. A token is tried first as a
+ * refresh token, then as an access token (`token_type_hint` is only a
+ * hint, RFC 7009 §2.1 and RFC 7662 §2.1).
+ */
+@Injectable()
+export class IssuedTokensService {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+    private readonly verifier: AccessTokenVerifier,
+  ) {}
+
+  /**
+   * RFC 7009: revoking either token of a session ends the session, so its
+   * refresh tokens and access tokens stop working together (§2.1 allows
+   * this). A token of another client, unknown or already invalid changes
+   * nothing, and the caller is not told which (§2.2).
+   */
+  async revoke(token: string, client: AuthenticatedClient): Promise<void> {
+    const refresh = await this.sessions.findByRefreshToken(token);
+    if (refresh?.session) {
+      if (refresh.session.clientId === client.clientId) {
+        await this.sessions.end(refresh.sessionId, 'revoked');
+      }
+      return;
+    }
+    const principal = await this.verifier.verify(token);
+    if (principal?.sessionId && principal.clientId === client.clientId) {
+      await this.sessions.end(principal.sessionId, 'revoked');
+    }
+  }
+
+  /** RFC 7662 §2.2: `{ active: false }` for anything not valid right now. */
+  async introspect(token: string): Promise<IntrospectionDto> {
+    const principal = await this.verifier.verify(token);
+    if (principal !== null) {
+      const { claims } = principal;
+      return {
+        active: true,
+        scope: principal.scopes.join(' '),
+        client_id: principal.clientId,
+        ...(principal.user ? { username: principal.user.username } : {}),
+        token_type: 'Bearer',
+        exp: claims.exp,
+        iat: claims.iat,
+        sub: claims.sub,
+        aud: claims.aud,
+        iss: claims.iss,
+        jti: claims.jti,
+      };
+    }
+    return this.introspectRefreshToken(token);
+  }
+
+  private async introspectRefreshToken(
+    token: string,
+  ): Promise<IntrospectionDto> {
+    const refresh = await this.sessions.findByRefreshToken(token);
+    const session = refresh?.session;
+    const now = new Date();
+    if (
+      !refresh ||
+      !session ||
+      refresh.spentAt !== null ||
+      refresh.expiresAt <= now
+    ) {
+      return { active: false };
+    }
+    const [activeSession, user] = await Promise.all([
+      this.sessions.findActive(session.id),
+      this.users.findById(session.userId),
+    ]);
+    if (activeSession === null || user === null || !user.isActive)
+      return { active: false };
+    const allowed = scopesForRoles(user.roles) as string[];
+    return {
+      active: true,
+      scope: session.scope
+        .split(' ')
+        .filter((scope) => allowed.includes(scope))
+        .join(' '),
+      client_id: session.clientId,
+      username: user.username,
+      exp: Math.floor(refresh.expiresAt.getTime() / 1000),
+      iat: Math.floor(refresh.createdAt.getTime() / 1000),
+      sub: user.id,
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { ArrayUnique, IsArray, IsIn, IsString, Length } from 'class-validator';
+import { SCOPES } from '../../auth/scopes.js';
+import type { ClientGrantType } from '../client.entity.js';
+import { CLIENT_GRANT_TYPES } from '../client.entity.js';
+
+export class CreateClientDto {
+  /**
+   * A name people recognise in lists and logs.
+   * @example "billing-service"
+   */
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  /**
+   * The scopes the client may request.
+   * @example ["users:read"]
+   */
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(Object.keys(SCOPES), { each: true })
+  allowedScopes!: string[];
+
+  /**
+   * The grants the client may use; `client_credentials` for a service
+   * acting on its own behalf.
+   * @example ["client_credentials"]
+   */
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(CLIENT_GRANT_TYPES, { each: true })
+  allowedGrantTypes!: ClientGrantType[];
+}

@@ -1,0 +1,59 @@
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+} from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AccessPrincipal } from '../auth/access-principal.js';
+import { Authenticated } from '../auth/auth.decorators.js';
+import {
+  CurrentPrincipal,
+  CurrentUser,
+} from '../auth/current-user.decorator.js';
+import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import type { User } from '../users/user.entity.js';
+import { SessionDto } from './session.dto.js';
+import { SessionsService } from './sessions.service.js';
+
+@ApiTags('sessions')
+@Controller('users/me/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  /** The current user's sessions, one per login on a device */
+  @Authenticated('profile')
+  @Get()
+  @ApiOkResponse({ type: [SessionDto] })
+  async listOwnSessions(
+    @CurrentUser() user: User,
+    @CurrentPrincipal() principal: AccessPrincipal,
+  ): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listActive(user.id);
+    return sessions.map((session) =>
+      SessionDto.from(session, principal.sessionId),
+    );
+  }
+
+  /** End one of the current user's sessions; the others stay signed in */
+  @Authenticated('profile')
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse({
+    description:
+      'The session ended: its refresh and access tokens no longer work.',
+  })
+  @ApiProblemResponses(400, 404)
+  async endOwnSession(
+    @CurrentUser() user: User,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<void> {
+    if (!(await this.sessions.endForUser(user.id, id, 'logout'))) {
+      throw new NotFoundException('You have no active session with this id.');
+    }
+  }
+}

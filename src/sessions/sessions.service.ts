@@ -1,0 +1,250 @@
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, IsNull, LessThan, Repository } from 'typeorm';
+import { hashSecret, newSecret } from '../common/secrets.js';
+import type { AppConfig } from '../config/env.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import type { SessionEndReason } from './session.entity.js';
+import { Session } from './session.entity.js';
+
+export interface SessionContext {
+  userAgent?: string;
+  ipAddress?: string;
+}
+
+export interface IssuedRefreshToken {
+  session: Session;
+  refreshToken: string;
+}
+
+/** Why a refresh token cannot be exchanged. */
+export type RefreshFailure =
+  'unknown' | 'expired' | 'ended' | 'other_client' | 'reused';
+
+export type RotationResult =
+  | ({ ok: true } & IssuedRefreshToken)
+  | { ok: false; reason: RefreshFailure; session?: Session };
+
+/** Ended and expired sessions are kept this long for the user's history, then removed. */
+const ENDED_SESSION_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const CLEANUP_INTERVAL_MS = 3600 * 1000;
+
+/**
+ * Refresh-token families (RFC 9700 §4.14.2): each login starts a session,
+ * each refresh spends the presented token and issues its successor, and a
+ * spent token presented again ends the whole family, since either the
+ * client or a thief holds a copy.
+ */
+@Injectable()
+export class SessionsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(SessionsService.name);
+  private readonly refreshTtlMs: number;
+  private cleanupTimer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+  }
+
+  onModuleInit(): void {
+    this.cleanupTimer = setInterval(() => {
+      this.removeStale().catch((error: unknown) =>
+        this.logger.warn(`Session cleanup failed: ${String(error)}`),
+      );
+    }, CLEANUP_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.cleanupTimer);
+  }
+
+  /** A new login: a new family with its first refresh token. */
+  async start(
+    userId: string,
+    clientId: string,
+    scopes: readonly string[],
+    context: SessionContext,
+  ): Promise<IssuedRefreshToken> {
+    const now = new Date();
+    const refreshToken = newSecret();
+    return this.dataSource.transaction(async (manager) => {
+      const session = await manager.save(
+        manager.create(Session, {
+          userId,
+          clientId,
+          scope: scopes.join(' '),
+          userAgent: context.userAgent?.slice(0, 512) ?? null,
+          ipAddress: context.ipAddress?.slice(0, 64) ?? null,
+          lastUsedAt: now,
+          expiresAt: new Date(now.getTime() + this.refreshTtlMs),
+          endedAt: null,
+          endReason: null,
+        }),
+      );
+      await manager.insert(RefreshToken, {
+        tokenHash: hashSecret(refreshToken),
+        sessionId: session.id,
+        expiresAt: session.expiresAt,
+        spentAt: null,
+      });
+      return { session, refreshToken };
+    });
+  }
+
+  /**
+   * RFC 6749 §6 with rotation: spends the presented token and issues its
+   * successor in one transaction. The spend is a conditional UPDATE, so of
+   * two concurrent refreshes with one token the database lets exactly one
+   * through; the other finds it spent, which is reuse.
+   */
+  async rotate(
+    refreshToken: string,
+    clientId: string,
+  ): Promise<RotationResult> {
+    const tokenHash = hashSecret(refreshToken);
+    const now = new Date();
+    const result = await this.dataSource.transaction(
+      async (manager): Promise<RotationResult> => {
+        const presented = await manager.findOne(RefreshToken, {
+          where: { tokenHash },
+          relations: { session: true },
+        });
+        const session = presented?.session;
+        if (!presented || !session) return { ok: false, reason: 'unknown' };
+        // §6: a refresh token is bound to the client it was issued to; another client learns nothing.
+        if (session.clientId !== clientId)
+          return { ok: false, reason: 'other_client' };
+        if (session.endedAt !== null)
+          return { ok: false, reason: 'ended', session };
+
+        const spend = await manager
+          .createQueryBuilder()
+          .update(RefreshToken)
+          .set({ spentAt: now })
+          .where('tokenHash = :tokenHash AND spentAt IS NULL', { tokenHash })
+          .execute();
+        if (spend.affected !== 1) {
+          await this.endWithin(
+            manager.getRepository(Session),
+            session.id,
+            'refresh_token_reuse',
+            now,
+          );
+          return { ok: false, reason: 'reused', session };
+        }
+        if (presented.expiresAt <= now)
+          return { ok: false, reason: 'expired', session };
+
+        const successor = newSecret();
+        const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+        await manager.insert(RefreshToken, {
+          tokenHash: hashSecret(successor),
+          sessionId: session.id,
+          expiresAt,
+          spentAt: null,
+        });
+        await manager.update(
+          Session,
+          { id: session.id },
+          { lastUsedAt: now, expiresAt },
+        );
+        return {
+          ok: true,
+          session: { ...session, lastUsedAt: now, expiresAt },
+          refreshToken: successor,
+        };
+      },
+    );
+    if (!result.ok && result.reason === 'reused') {
+      this.logger.warn(
+        `Refresh token reuse detected: session ${result.session?.id} of user ${result.session?.userId} ended`,
+      );
+    }
+    return result;
+  }
+
+  /** The session a refresh token belongs to, whatever its state. */
+  findByRefreshToken(refreshToken: string): Promise<RefreshToken | null> {
+    return this.dataSource.getRepository(RefreshToken).findOne({
+      where: { tokenHash: hashSecret(refreshToken) },
+      relations: { session: true },
+    });
+  }
+
+  /** A session that has neither ended nor expired. */
+  async findActive(sessionId: string): Promise<Session | null> {
+    const session = await this.sessions.findOneBy({
+      id: sessionId,
+      endedAt: IsNull(),
+    });
+    return session !== null && session.expiresAt > new Date() ? session : null;
+  }
+
+  async listActive(userId: string): Promise<Session[]> {
+    const sessions = await this.sessions.find({
+      where: { userId, endedAt: IsNull() },
+      order: { lastUsedAt: 'DESC' },
+    });
+    const now = new Date();
+    return sessions.filter((session) => session.expiresAt > now);
+  }
+
+  /** Ends one session of this user; false when the user has no such session. */
+  async endForUser(
+    userId: string,
+    sessionId: string,
+    reason: SessionEndReason,
+  ): Promise<boolean> {
+    const result = await this.sessions.update(
+      { id: sessionId, userId, endedAt: IsNull() },
+      { endedAt: new Date(), endReason: reason },
+    );
+    return result.affected === 1;
+  }
+
+  async end(sessionId: string, reason: SessionEndReason): Promise<void> {
+    await this.endWithin(this.sessions, sessionId, reason, new Date());
+  }
+
+  async endAllForUser(userId: string, reason: SessionEndReason): Promise<void> {
+    await this.sessions.update(
+      { userId, endedAt: IsNull() },
+      { endedAt: new Date(), endReason: reason },
+    );
+  }
+
+  /** A deleted client's logins end with it. */
+  async endAllForClient(clientId: string): Promise<void> {
+    await this.sessions.update(
+      { clientId, endedAt: IsNull() },
+      { endedAt: new Date(), endReason: 'revoked' },
+    );
+  }
+
+  /** Removes expired refresh tokens and sessions ended or expired long enough ago. */
+  async removeStale(now = new Date()): Promise<void> {
+    const horizon = new Date(now.getTime() - ENDED_SESSION_RETENTION_MS);
+    await this.dataSource
+      .getRepository(RefreshToken)
+      .delete({ expiresAt: LessThan(now) });
+    await this.sessions.delete({ expiresAt: LessThan(horizon) });
+    await this.sessions.delete({ endedAt: LessThan(horizon) });
+  }
+
+  private async endWithin(
+    sessions: Repository<Session>,
+    sessionId: string,
+    reason: SessionEndReason,
+    now: Date,
+  ): Promise<void> {
+    await sessions.update(
+      { id: sessionId, endedAt: IsNull() },
+      { endedAt: now, endReason: reason },
+    );
+  }
+}

@@ -1,0 +1,44 @@
+import { Type } from 'class-transformer';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { UserDto } from './user.dto.js';
+
+export class ListUsersQueryDto {
+  /** @example 1 */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page: number = 1;
+
+  /** @example 20 */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+
+  /**
+   * Users whose username contains this text (case-insensitive).
+   * @example "ali"
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  username?: string;
+}
+
+export class UserPageDto {
+  items!: UserDto[];
+  /** Users matching the filter, across all pages. */
+  total!: number;
+  page!: number;
+  limit!: number;
+}
