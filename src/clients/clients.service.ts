@@ -29,6 +29,8 @@ export class ClientsService {
     const client = await this.clients.save(
       this.clients.create({
         id: `svc_${randomBytes(12).toString('base64url')}`,
+        // Millisecond precision, which SQLite's column default would not keep.
+        createdAt: new Date(),
         name: request.name,
         secretHash: hashSecret(clientSecret),
         allowedScopes: [...new Set(request.allowedScopes)],
@@ -56,7 +58,7 @@ export class ClientsService {
   }
 
   list(): Promise<Client[]> {
-    return this.clients.find({ order: { createdAt: 'ASC' } });
+    return this.clients.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   async remove(id: string): Promise<boolean> {

@@ -64,7 +64,12 @@ export class UsersService implements OnApplicationBootstrap {
     if (await this.users.existsBy({ username: normalized })) {
       throw usernameTaken();
     }
+    const now = new Date();
     const user = this.users.create({
+      // Set here, not by the column default: SQLite's datetime('now') keeps whole seconds only,
+      // and lists are ordered by creation.
+      createdAt: now,
+      updatedAt: now,
       username: normalized,
       passwordHash: await this.hasher.hash(password),
       roles,
