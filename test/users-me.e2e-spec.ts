@@ -395,7 +395,12 @@ describe('GET /users/me', () => {
       const token = await passwordGrant(testApp, 'erin');
       await me(`Bearer ${token}`).expect(200);
 
-      await users().update({ id: erin.id }, { tokensValidAfter: new Date() });
+      // A cut in a later second than the token's iat (same-second tokens are refused by their ended session).
+      const issuedAt = decodeJwt(token).iat!;
+      await users().update(
+        { id: erin.id },
+        { tokensValidAfter: new Date((issuedAt + 1) * 1000) },
+      );
 
       expectInvalidToken(await me(`Bearer ${token}`));
       await expectAliceTokenStillWorks();

@@ -167,16 +167,17 @@ export class AccessTokenVerifier {
 }
 
 /**
- * `iat` counts whole seconds, so a token from the very second of the cut
- * may predate it and is refused as well: a login in that second must be
- * repeated, but no token from before the cut survives it.
+ * `iat` counts whole seconds, so the cut is compared to the second: a
+ * login right after a password change works at once. A token from before
+ * the cut but in its second passes this check, and is refused anyway: the
+ * change ended its session.
  */
 function isIssuedBefore(
   issuedAt: number | undefined,
   cut: Date | null,
 ): boolean {
   if (cut === null) return false;
-  return issuedAt === undefined || issuedAt * 1000 < cut.getTime();
+  return issuedAt === undefined || issuedAt < Math.floor(cut.getTime() / 1000);
 }
 
 function decodeHeader(rawToken: string): Record<string, unknown> | undefined {

@@ -75,22 +75,34 @@ export class TokenGrantsService {
     if (refreshToken === undefined)
       throw new InvalidRequest('refresh_token is required.');
     requireGrantType(client, 'refresh_token');
-    // The scope is checked before rotating, so a bad scope does not cost the client its token.
+    // A token that would be refreshed has its scope checked first, so a bad scope does not cost
+    // the client its token. Any other token goes straight to rotate(), which refuses it and, for
+    // a spent one, ends the family: the scope must tell nothing about a token, nor shield reuse.
     const presented = await this.sessions.findByRefreshToken(refreshToken);
-    const user = presented?.session
-      ? await this.users.findById(presented.session.userId)
-      : null;
-    if (!presented?.session || user === null)
-      throw new InvalidGrant(REFRESH_FAILURES.unknown);
-    const allowed = presented.session.scope
-      .split(' ')
-      .filter((scope) =>
-        (scopesForRoles(user.roles) as string[]).includes(scope),
-      );
-    const scopes = grantScopes(requestedScope, allowed);
+    const session = presented?.session;
+    const user = session ? await this.users.findById(session.userId) : null;
+    let scopes: string[] | undefined;
+    if (
+      presented &&
+      session &&
+      user &&
+      presented.spentAt === null &&
+      presented.expiresAt > new Date() &&
+      session.endedAt === null &&
+      session.clientId === client.clientId
+    ) {
+      const allowed = session.scope
+        .split(' ')
+        .filter((scope) =>
+          (scopesForRoles(user.roles) as string[]).includes(scope),
+        );
+      scopes = grantScopes(requestedScope, allowed);
+    }
 
     const rotation = await this.sessions.rotate(refreshToken, client.clientId);
     if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
+    if (user === null || scopes === undefined)
+      throw new InvalidGrant(REFRESH_FAILURES.unknown);
     if (!user.isActive) {
       await this.sessions.end(rotation.session.id, 'user_deactivated');
       throw new InvalidGrant(REFRESH_FAILURES.ended);
