@@ -13,7 +13,9 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.mjs', 'tools/*.mjs'] },
+        projectService: {
+          allowDefaultProject: ['*.mjs', 'tools/*.mjs', 'examples/*/*.mjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -29,6 +31,11 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    // Plain JavaScript for readers to copy: checked for errors, not for types.
+    files: ['examples/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],

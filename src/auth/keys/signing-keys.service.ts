@@ -1,4 +1,4 @@
-import type { OnModuleInit } from '@nestjs/common';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -25,12 +25,29 @@ export const SIGNING_ALGORITHM = 'RS256';
 const RSA_MODULUS_BITS = 2048;
 /** A token with an unknown `kid` re-reads the keys at most this often. */
 const RELOAD_INTERVAL_MS = 5_000;
+/**
+ * Every instance re-reads the stored keys this often, so that a rotation
+ * made by another instance (or by the `keys:rotate` command) is picked up
+ * without a restart, and retired keys leave its JWKS.
+ */
+export const REFRESH_INTERVAL_MS = 60_000;
+/**
+ * RFC 7519 §4.1.4 lets a verifier allow "some small leeway" for clock skew
+ * on `exp`; the clocks of this service and of its verifiers may disagree
+ * by as much, so a key outlives its last token's `exp` by this margin.
+ */
+export const CLOCK_SKEW_MS = 60_000;
 
 interface LoadedKey {
   kid: string;
   privateKey?: KeyObject;
   publicKey: KeyObject;
   jwk: JWK;
+  /**
+   * When no token this key signed can still be live (epoch ms); unset for
+   * the key that signs now and for the configured key, which never retire.
+   */
+  retiresAt?: number;
 }
 
 /**
@@ -39,23 +56,61 @@ interface LoadedKey {
  * database signs, created on first start, so every instance sharing the
  * database signs and verifies alike. Keys are parsed once into KeyObjects:
  * a PEM string would be re-parsed on every verification.
+ *
+ * Rotation adds a newer generation, which signs from then on. An older key
+ * stays published and usable for verification (RFC 7517 §5: a JWK Set
+ * holds every key a verifier may meet) only while a token it signed can
+ * still be live. Then it is retired, here and in every verifier that
+ * refetches the set, so an old key that leaks later (from a backup of the
+ * database, say) no longer makes tokens anyone accepts.
  */
 @Injectable()
-export class SigningKeysService implements OnModuleInit {
+export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeysService.name);
+  private readonly retentionMs: number;
   private configuredKey?: LoadedKey;
+  /** Newest generation first; keys already retired when loaded are left out. */
   private storedKeys: LoadedKey[] = [];
   private lastLoadedAt = 0;
+  /** Loads overlap (timer, unknown kid, rotation): only a newer one may land. */
+  private loadsStarted = 0;
+  private loadApplied = 0;
+  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
     private readonly config: ConfigService<AppConfig, true>,
-  ) {}
+  ) {
+    /*
+     * After a rotation, instances that have not refreshed yet keep signing
+     * with the old key for up to one refresh interval; the last such token
+     * lives ACCESS_TOKEN_TTL more, and verifiers' clocks may run late.
+     */
+    this.retentionMs =
+      REFRESH_INTERVAL_MS +
+      config.get('ACCESS_TOKEN_TTL', { infer: true }) * 1000 +
+      CLOCK_SKEW_MS;
+  }
 
   async onModuleInit(): Promise<void> {
     this.configuredKey = await this.loadConfiguredKey();
     if (this.configuredKey === undefined) await this.ensureStoredKey();
-    await this.loadStoredKeys();
+    await this.reload();
+    this.refreshTimer = setInterval(() => {
+      this.reload().catch((error: unknown) => {
+        // The keys loaded before stay in use; the next refresh tries again.
+        this.logger.warn(
+          `Could not re-read the signing keys: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    }, REFRESH_INTERVAL_MS);
+    // A pending refresh must not keep a command or a test process alive.
+    this.refreshTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
   }
 
   /** The key new access tokens are signed with. */
@@ -68,32 +123,122 @@ export class SigningKeysService implements OnModuleInit {
 
   /** RFC 7517 JWK Set of every key whose tokens may still be presented. */
   get jwks(): { keys: JWK[] } {
-    const all = this.configuredKey
-      ? [this.configuredKey, ...this.storedKeys]
-      : this.storedKeys;
-    return { keys: all.map((key) => key.jwk) };
+    return { keys: this.liveKeys().map((key) => key.jwk) };
   }
 
   /**
    * The public key for a token's `kid`. A key added by another instance
    * (a rotation) is found by re-reading the table, at most every few
-   * seconds so that made-up kids cannot turn into a query each.
+   * seconds so that made-up kids cannot turn into a query each. A retired
+   * key is no key: a token it signed has expired, or was forged with it.
    */
   async verificationKey(kid: string): Promise<KeyObject | undefined> {
-    const known = this.findLoaded(kid);
+    const known = this.findLive(kid);
     if (
       known !== undefined ||
       Date.now() - this.lastLoadedAt < RELOAD_INTERVAL_MS
     ) {
       return known?.publicKey;
     }
-    await this.loadStoredKeys();
-    return this.findLoaded(kid)?.publicKey;
+    await this.reload();
+    return this.findLive(kid)?.publicKey;
   }
 
-  private findLoaded(kid: string): LoadedKey | undefined {
-    if (this.configuredKey?.kid === kid) return this.configuredKey;
-    return this.storedKeys.find((key) => key.kid === kid);
+  /**
+   * Adds a new key pair, one generation above the newest, which signs every
+   * token from now on; this instance uses it at once, the others at their
+   * next refresh. Tokens signed before keep verifying until they expire.
+   */
+  async rotate(): Promise<{ kid: string; generation: number }> {
+    const pair = await generateStoredPair();
+    let generation = (await this.newestGeneration()) + 1;
+    try {
+      await this.insertKey(pair, generation);
+    } catch (error) {
+      // Another instance rotated at the same moment and took this
+      // generation (it is unique): take the next. Only once, as a second
+      // collision is no longer a race; and when the generation is still
+      // free, the failure is of another kind and is not retried.
+      const newest = await this.newestGeneration();
+      if (newest < generation) throw error;
+      generation = newest + 1;
+      await this.insertKey(pair, generation);
+    }
+    await this.reload();
+    if (this.configuredKey !== undefined) {
+      this.logger.warn(
+        `Stored signing key generation ${generation} (kid ${pair.kid}), but the key from the environment keeps signing: remove JWT_PRIVATE_KEY/JWT_PRIVATE_KEY_FILE to use it`,
+      );
+    }
+    return { kid: pair.kid, generation };
+  }
+
+  /**
+   * Re-reads the stored keys: the periodic refresh and an unknown `kid`
+   * call it, and so may a test after changing the table.
+   */
+  async reload(): Promise<void> {
+    const load = ++this.loadsStarted;
+    const rows = await this.keys.find({ order: { generation: 'DESC' } });
+    const now = Date.now();
+    const loaded = new Map(this.storedKeys.map((key) => [key.kid, key]));
+    const keys: LoadedKey[] = [];
+    for (const [index, row] of rows.entries()) {
+      const successor = rows[index - 1];
+      const retiresAt =
+        successor === undefined
+          ? undefined
+          : successor.createdAt.getTime() + this.retentionMs;
+      if (retiresAt !== undefined && retiresAt <= now) continue;
+      const signs = index === 0;
+      const known = loaded.get(row.kid);
+      if (known !== undefined && (!signs || known.privateKey !== undefined)) {
+        // Parsed on an earlier load; a key that no longer signs lets go of its private half.
+        keys.push({
+          ...known,
+          privateKey: signs ? known.privateKey : undefined,
+          retiresAt,
+        });
+        continue;
+      }
+      const key = await toLoadedKey(
+        signs ? createPrivateKey(row.privateKey) : undefined,
+        createPublicKey(row.publicKey),
+      );
+      keys.push({ ...key, retiresAt });
+    }
+    if (load < this.loadApplied) return;
+    const signedWith = this.storedKeys[0]?.kid;
+    this.loadApplied = load;
+    this.storedKeys = keys;
+    this.lastLoadedAt = now;
+    // A rotation, here or by another instance: the log says when this one followed.
+    if (
+      this.configuredKey === undefined &&
+      signedWith !== undefined &&
+      keys[0]?.kid !== signedWith
+    ) {
+      this.logger.log(
+        `New tokens are signed with key generation ${rows[0].generation} (kid ${keys[0].kid})`,
+      );
+    }
+  }
+
+  /** The configured key and every stored key not retired by now. */
+  private liveKeys(): LoadedKey[] {
+    const now = Date.now();
+    const stored = this.storedKeys.filter(
+      (key) => key.retiresAt === undefined || now < key.retiresAt,
+    );
+    return this.configuredKey ? [this.configuredKey, ...stored] : stored;
+  }
+
+  private findLive(kid: string): LoadedKey | undefined {
+    return this.liveKeys().find((key) => key.kid === kid);
+  }
+
+  private async newestGeneration(): Promise<number> {
+    return (await this.keys.maximum('generation')) ?? 0;
   }
 
   private async loadConfiguredKey(): Promise<LoadedKey | undefined> {
@@ -134,45 +279,51 @@ export class SigningKeysService implements OnModuleInit {
    */
   private async ensureStoredKey(): Promise<void> {
     if ((await this.keys.count()) > 0) return;
-    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
-      modulusLength: RSA_MODULUS_BITS,
-    });
-    const { kid } = await toLoadedKey(privateKey, publicKey);
-    await this.keys
-      .createQueryBuilder()
-      .insert()
-      .values({
-        kid,
-        generation: 1,
-        algorithm: SIGNING_ALGORITHM,
-        publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-        privateKey: privateKey
-          .export({ type: 'pkcs8', format: 'pem' })
-          .toString(),
-      })
-      .orIgnore()
-      .execute();
+    await this.insertKey(await generateStoredPair(), 1, { orIgnore: true });
     this.logger.log(
       'Generated the first signing key and stored it in the database',
     );
   }
 
-  private async loadStoredKeys(): Promise<void> {
-    const rows = await this.keys.find({ order: { generation: 'DESC' } });
-    this.storedKeys = await Promise.all(
-      rows.map((row) =>
-        toLoadedKey(
-          createPrivateKey(row.privateKey),
-          createPublicKey(row.publicKey),
-        ),
-      ),
-    );
-    this.lastLoadedAt = Date.now();
+  private async insertKey(
+    pair: StoredPair,
+    generation: number,
+    { orIgnore = false } = {},
+  ): Promise<void> {
+    const insert = this.keys.createQueryBuilder().insert().values({
+      kid: pair.kid,
+      generation,
+      algorithm: SIGNING_ALGORITHM,
+      publicKey: pair.publicKey,
+      privateKey: pair.privateKey,
+    });
+    await (orIgnore ? insert.orIgnore() : insert).execute();
   }
 }
 
+/** A new key pair as the `signing_keys` table keeps it. */
+interface StoredPair {
+  kid: string;
+  /** SPKI PEM. */
+  publicKey: string;
+  /** PKCS#8 PEM. */
+  privateKey: string;
+}
+
+async function generateStoredPair(): Promise<StoredPair> {
+  const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
+    modulusLength: RSA_MODULUS_BITS,
+  });
+  const { kid } = await toLoadedKey(undefined, publicKey);
+  return {
+    kid,
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
 async function toLoadedKey(
-  privateKey: KeyObject,
+  privateKey: KeyObject | undefined,
   publicKey: KeyObject,
 ): Promise<LoadedKey> {
   const { kty, n, e } = publicKey.export({ format: 'jwk' });
