@@ -47,6 +47,15 @@ export class ClientAuthenticator {
     if (credentials === undefined) {
       return { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null };
     }
+    if (
+      credentials.method === 'client_secret_post' &&
+      credentials.clientSecret === '' &&
+      (await this.clients.findById(credentials.clientId)) === null
+    ) {
+      // §2.3.1, §3.2.1: a public client may name itself with client_id alone; we do not
+      // register public clients, so its tokens carry the public client's id.
+      return { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null };
+    }
     const client = await this.clients.authenticate(
       credentials.clientId,
       credentials.clientSecret,

@@ -46,19 +46,29 @@ export class TokenGrantsService {
     context: SessionContext,
   ): Promise<TokenResponseDto> {
     requireGrantType(client, 'password');
-    const scopes = grantScopes(requestedScope, scopesForRoles(user.roles));
-    const { session, refreshToken } = await this.sessions.start(
-      user.id,
+    // A registered client gets no more than it was registered for, whoever logs in through it.
+    const allowed = scopesForRoles(user.roles).filter(
+      (scope) =>
+        !client.confidential || client.client.allowedScopes.includes(scope),
+    );
+    const scopes = grantScopes(requestedScope, allowed);
+    const started = await this.sessions.start(
+      user,
       client.clientId,
       scopes,
       context,
     );
+    if (started === null) {
+      throw new InvalidGrant(
+        'The username or password is wrong, or the account is inactive.',
+      );
+    }
     return this.respond(
       user.id,
       client.clientId,
       scopes,
-      session.id,
-      refreshToken,
+      started.session.id,
+      started.refreshToken,
     );
   }
 

@@ -1,5 +1,6 @@
 import type { ValidationError } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import type { FieldError } from './http-problem.exception.js';
 import { ValidationProblemException } from './http-problem.exception.js';
 
@@ -41,3 +42,10 @@ function unique(errors: FieldError[]): FieldError[] {
     return seen.has(key) ? false : (seen.add(key), true);
   });
 }
+
+/**
+ * The field may be left out, but not sent as `null`: class-validator's
+ * IsOptional lets null through, and a null here would reach the database.
+ */
+export const IsOmittable = () =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -2,9 +2,17 @@ import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, IsNull, LessThan, Repository } from 'typeorm';
+import {
+  DataSource,
+  EntityManager,
+  IsNull,
+  LessThan,
+  Repository,
+} from 'typeorm';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
+import { inTransaction, shareLock } from '../database/transaction.js';
+import { User } from '../users/user.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import type { SessionEndReason } from './session.entity.js';
 import { Session } from './session.entity.js';
@@ -63,19 +71,34 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.cleanupTimer);
   }
 
-  /** A new login: a new family with its first refresh token. */
+  /**
+   * A new login: a new family with its first refresh token; null when the
+   * user changed their password or was deactivated while logging in.
+   */
   async start(
-    userId: string,
+    user: User,
     clientId: string,
     scopes: readonly string[],
     context: SessionContext,
-  ): Promise<IssuedRefreshToken> {
+  ): Promise<IssuedRefreshToken | null> {
     const now = new Date();
     const refreshToken = newSecret();
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
+      // The password was checked against the row as it was read before bcrypt ran. A password
+      // change or deactivation since then ended every session: this login must not start a new
+      // one behind it. The row is share-locked so that such a change waits for this transaction.
+      const current = await manager.findOne(User, {
+        where: { id: user.id },
+        ...shareLock(this.dataSource),
+      });
+      if (
+        current?.isActive !== true ||
+        current.passwordHash !== user.passwordHash
+      )
+        return null;
       const session = await manager.save(
         manager.create(Session, {
-          userId,
+          userId: user.id,
           clientId,
           scope: scopes.join(' '),
           userAgent: context.userAgent?.slice(0, 512) ?? null,
@@ -108,7 +131,9 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   ): Promise<RotationResult> {
     const tokenHash = hashSecret(refreshToken);
     const now = new Date();
-    const result = await this.dataSource.transaction(
+    const result = await inTransaction(
+      this.dataSource,
+
       async (manager): Promise<RotationResult> => {
         const presented = await manager.findOne(RefreshToken, {
           where: { tokenHash },
@@ -211,8 +236,14 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     await this.endWithin(this.sessions, sessionId, reason, new Date());
   }
 
-  async endAllForUser(userId: string, reason: SessionEndReason): Promise<void> {
-    await this.sessions.update(
+  /** Pass the manager of a transaction that also changed the user, so that both land together. */
+  async endAllForUser(
+    userId: string,
+    reason: SessionEndReason,
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<void> {
+    await manager.update(
+      Session,
       { userId, endedAt: IsNull() },
       { endedAt: new Date(), endReason: reason },
     );

@@ -1,3 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsString, Matches } from 'class-validator';
+
 /**
  * 3–64 letters, digits or `. _ - @ +` (API.md). Marks (\p{M}) are letters'
  * accents in scripts that keep them apart after NFKC. Nothing here can be a
@@ -20,3 +24,15 @@ export function normalizeUsername(username: string): string {
     .replace(/ς/g, 'σ')
     .normalize('NFKC');
 }
+
+/** A DTO property holding a username: normalised first, then checked. */
+export const IsUsername = () =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? normalizeUsername(value) : value,
+    ),
+    IsString(),
+    Matches(USERNAME_PATTERN, {
+      message: 'username must be 3–64 letters, digits or . _ - @ +',
+    }),
+  );

@@ -1,10 +1,11 @@
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { ConflictException, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Raw, Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError, Raw, Repository } from 'typeorm';
 import { ValidationProblemException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
+import { inTransaction } from '../database/transaction.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicy } from './password-policy.service.js';
@@ -23,6 +24,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly sessions: SessionsService,
@@ -153,14 +155,16 @@ export class UsersService implements OnApplicationBootstrap {
         },
       ]);
     }
-    await this.users.update(
-      { id: user.id },
-      {
-        passwordHash: await this.hasher.hash(newPassword),
-        tokensValidAfter: new Date(),
-      },
-    );
-    await this.sessions.endAllForUser(user.id, 'password_changed');
+    const passwordHash = await this.hasher.hash(newPassword);
+    // One transaction, which a login in flight cannot interleave with (see SessionsService.start).
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.update(
+        User,
+        { id: user.id },
+        { passwordHash, tokensValidAfter: new Date() },
+      );
+      await this.sessions.endAllForUser(user.id, 'password_changed', manager);
+    });
   }
 
   /** Deactivation ends every session at once; reactivation lets the user log in again. */
@@ -169,18 +173,21 @@ export class UsersService implements OnApplicationBootstrap {
     changes: { isActive?: boolean; roles?: Role[] },
   ): Promise<User> {
     const deactivating = changes.isActive === false && user.isActive;
-    await this.users.update(
-      { id: user.id },
-      {
-        ...(changes.isActive === undefined
-          ? {}
-          : { isActive: changes.isActive }),
-        ...(changes.roles === undefined ? {} : { roles: changes.roles }),
-        ...(deactivating ? { tokensValidAfter: new Date() } : {}),
-      },
-    );
-    if (deactivating)
-      await this.sessions.endAllForUser(user.id, 'user_deactivated');
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.update(
+        User,
+        { id: user.id },
+        {
+          ...(changes.isActive === undefined
+            ? {}
+            : { isActive: changes.isActive }),
+          ...(changes.roles === undefined ? {} : { roles: changes.roles }),
+          ...(deactivating ? { tokensValidAfter: new Date() } : {}),
+        },
+      );
+      if (deactivating)
+        await this.sessions.endAllForUser(user.id, 'user_deactivated', manager);
+    });
     return this.users.findOneByOrFail({ id: user.id });
   }
 

@@ -30,14 +30,6 @@ const PARAMETERS = [
   'token_type_hint',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
-/** Credentials in a URL end up in proxy and access logs. */
-const BODY_ONLY = [
-  'password',
-  'client_secret',
-  'refresh_token',
-  'token',
-] as const;
-
 /**
  * The parameters of a token request, checked for what RFC 6749 asks of
  * their form: an `application/x-www-form-urlencoded` body (§3.2), no
@@ -55,7 +47,8 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
     );
   }
   const query = (request.query ?? {}) as Record<string, unknown>;
-  const inUrl = BODY_ONLY.filter((name) => query[name] !== undefined);
+  // Parameters in a URL end up in proxy and access logs, and passport-local would read them.
+  const inUrl = PARAMETERS.filter((name) => query[name] !== undefined);
   if (inUrl.length > 0) {
     throw new InvalidRequest(
       `${inUrl.join(', ')} must be sent in the request body, never in the URL.`,

@@ -1,7 +1,6 @@
-import { Transform } from 'class-transformer';
-import { IsString, Matches, Validate } from 'class-validator';
+import { IsString, Validate } from 'class-validator';
 import { PasswordPolicyConstraint } from '../password-policy.constraint.js';
-import { normalizeUsername, USERNAME_PATTERN } from '../username.js';
+import { IsUsername } from '../username.js';
 
 export class CreateUserDto {
   /**
@@ -9,13 +8,7 @@ export class CreateUserDto {
    * NFKC-normalised and lower-cased.
    * @example "alice"
    */
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' ? normalizeUsername(value) : value,
-  )
-  @IsString()
-  @Matches(USERNAME_PATTERN, {
-    message: 'username must be 3–64 letters, digits or . _ - @ +',
-  })
+  @IsUsername()
   username!: string;
 
   /**

@@ -1,29 +1,29 @@
-import { PartialType, PickType } from '@nestjs/swagger';
-import {
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsOptional,
-} from 'class-validator';
+import { ArrayUnique, IsArray, IsBoolean, IsIn } from 'class-validator';
+import { IsOmittable } from '../../common/validation.js';
 import type { Role } from '../user.entity.js';
 import { ROLES } from '../user.entity.js';
-import { CreateUserDto } from './create-user.dto.js';
+import { IsUsername } from '../username.js';
 
 /** What users may change of their own profile. */
-export class UpdateProfileDto extends PartialType(
-  PickType(CreateUserDto, ['username'] as const),
-) {}
+export class UpdateProfileDto {
+  /**
+   * 3–64 letters, digits or `. _ - @ +`; case-insensitive.
+   * @example "alice.smith"
+   */
+  @IsOmittable()
+  @IsUsername()
+  username?: string;
+}
 
 /** What an administrator may change of any user. */
 export class AdminUpdateUserDto {
   /** False ends every session of the user and refuses their logins. */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isActive?: boolean;
 
   /** @example ["user", "admin"] */
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayUnique()
   @IsIn(ROLES, { each: true })
