@@ -3,7 +3,8 @@ import bcrypt from 'bcrypt';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { DataSource } from 'typeorm';
 import { User } from '../src/users/user.entity.js';
-import { GOOD_PASSWORD, registerUser } from './utils/flows.js';
+import { expectOAuthError } from './utils/expectations.js';
+import { GOOD_PASSWORD, registerUser, tokenClient } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -16,32 +17,13 @@ describe('POST /auth/token', () => {
   });
   afterAll(() => testApp.close());
 
-  const tokenRequest = (form: Record<string, string>) =>
-    testApp.http().post('/auth/token').type('form').send(form);
+  const { tokenRequest } = tokenClient(() => testApp);
   const passwordForm = (extra: Record<string, string> = {}) => ({
     grant_type: 'password',
     username: 'alice',
     password: GOOD_PASSWORD,
     ...extra,
   });
-
-  /** RFC 6749 §5.2 error response, with the no-store headers of §5.1. */
-  const expectOAuthError = (
-    response: {
-      status: number;
-      body: unknown;
-      headers: Record<string, string>;
-    },
-    status: number,
-    error: string,
-  ) => {
-    expect({ status: response.status, body: response.body }).toEqual({
-      status,
-      body: { error, error_description: expect.any(String) },
-    });
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
-    expect(response.headers['cache-control']).toBe('no-store');
-  };
 
   describe('grant_type=password (RFC 6749 §4.3)', () => {
     it('§5.1: answers 200 with a Bearer token, its lifetime and scope, never cached', async () => {

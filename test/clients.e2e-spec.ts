@@ -1,30 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Response } from 'supertest';
-import { GOOD_PASSWORD, passwordGrant, registerUser } from './utils/flows.js';
+import {
+  BASIC_CHALLENGE,
+  BEARER_PREFIX,
+  expectInvalidToken,
+  expectOAuthErrorBody,
+  expectProblem,
+} from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  createClientAs,
+  GOOD_PASSWORD,
+  passwordGrant,
+  registerUser,
+} from './utils/flows.js';
+import type { CreatedClient } from './utils/flows.js';
+import { now } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
-
-/** RFC 6750 §3: the challenge every protected route starts with. */
-const BEARER_PREFIX = `Bearer realm="${TEST_PUBLIC_URL}", resource_metadata="${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource"`;
-
-/** RFC 6749 §5.2 / RFC 7617: the challenge of a failed client authentication. */
-const BASIC_CHALLENGE = `Basic realm="${TEST_PUBLIC_URL}", charset="UTF-8"`;
-
 const CLIENT_ID_PATTERN = /^svc_[A-Za-z0-9_-]{16}$/;
-
-interface CreatedClient {
-  id: string;
-  name: string;
-  allowedScopes: string[];
-  allowedGrantTypes: string[];
-  createdAt: string;
-  clientSecret: string;
-}
-
-const now = () => Math.floor(Date.now() / 1000);
 
 describe('service clients', () => {
   let testApp: TestApp;
@@ -32,10 +29,7 @@ describe('service clients', () => {
   let userToken: string;
 
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     adminToken = await passwordGrant(testApp, ADMIN.username, ADMIN.password);
     await registerUser(testApp, 'alice');
     userToken = await passwordGrant(testApp, 'alice');
@@ -44,22 +38,15 @@ describe('service clients', () => {
 
   const bearer = (token: string) => `Bearer ${token}`;
 
-  const createClient = async (
+  const createClient = (
     body: Record<string, unknown> = {},
-  ): Promise<CreatedClient> => {
-    const response = await testApp
-      .http()
-      .post('/clients')
-      .set('Authorization', bearer(adminToken))
-      .send({
-        name: 'billing-service',
-        allowedScopes: ['users:read'],
-        allowedGrantTypes: ['client_credentials'],
-        ...body,
-      })
-      .expect(201);
-    return response.body as CreatedClient;
-  };
+  ): Promise<CreatedClient> =>
+    createClientAs(testApp, adminToken, {
+      name: 'billing-service',
+      allowedScopes: ['users:read'],
+      allowedGrantTypes: ['client_credentials'],
+      ...body,
+    });
 
   const tokenRequest = () => testApp.http().post('/auth/token').type('form');
 
@@ -74,26 +61,6 @@ describe('service clients', () => {
     return (response.body as { access_token: string }).access_token;
   };
 
-  /** RFC 9457 problem details at this path. */
-  const expectProblem = (
-    response: Response,
-    status: number,
-    instance: string,
-  ) => {
-    expect(response.status).toBe(status);
-    expect(response.headers['content-type']).toMatch(
-      /^application\/problem\+json/,
-    );
-    expect(response.body).toEqual({
-      type: 'about:blank',
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      instance,
-      ...(status === 400 ? { errors: expect.any(Array) } : {}),
-    });
-  };
-
   const fieldsOf = (body: { errors: { field: string }[] }) =>
     [...new Set(body.errors.map((error) => error.field))].sort();
 
@@ -103,10 +70,7 @@ describe('service clients', () => {
     status: number,
     error: string,
   ) => {
-    expect({ status: response.status, body: response.body }).toEqual({
-      status,
-      body: { error, error_description: expect.any(String) },
-    });
+    expectOAuthErrorBody(response, status, error);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['pragma']).toBe('no-cache');
   };
@@ -114,15 +78,6 @@ describe('service clients', () => {
   const expectInvalidClient = (response: Response) => {
     expectOAuthError(response, 401, 'invalid_client');
     expect(response.headers['www-authenticate']).toBe(BASIC_CHALLENGE);
-  };
-
-  const expectInvalidToken = (response: Response, instance: string) => {
-    expectProblem(response, 401, instance);
-    expect(response.headers['www-authenticate']).toMatch(
-      new RegExp(
-        `^${BEARER_PREFIX.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, error="invalid_token", error_description="[^"\\\\]+"$`,
-      ),
-    );
   };
 
   describe('POST /clients', () => {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import type { Response } from 'supertest';
-import { passwordGrant } from './utils/flows.js';
+import { expectOAuthErrorBody } from './utils/expectations.js';
+import { ADMIN, ADMIN_ENV, passwordGrant } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
 const ALL_SCOPES = ['profile', 'users:read', 'users:write', 'clients:write'];
 const RESOURCE_METADATA_URL = `${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource`;
 
@@ -46,10 +45,7 @@ describe('discovery', () => {
   let prMetadata: ProtectedResourceMetadata;
 
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     asMetadata = (
       await testApp
         .http()
@@ -64,18 +60,6 @@ describe('discovery', () => {
     ).body as ProtectedResourceMetadata;
   });
   afterAll(() => testApp.close());
-
-  /** RFC 6749 §5.2 error body. */
-  const expectOAuthError = (
-    response: Response,
-    status: number,
-    error: string,
-  ) => {
-    expect({ status: response.status, body: response.body }).toEqual({
-      status,
-      body: { error, error_description: expect.any(String) },
-    });
-  };
 
   describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     it('§3.2: answers 200 JSON with the metadata of §2, cacheable', async () => {
@@ -177,7 +161,7 @@ describe('discovery', () => {
       expect(
         asMetadata.introspection_endpoint_auth_methods_supported,
       ).not.toContain('none');
-      expectOAuthError(
+      expectOAuthErrorBody(
         await testApp
           .http()
           .post(pathOf(asMetadata.introspection_endpoint))
@@ -207,7 +191,7 @@ describe('discovery', () => {
       );
       for (const grantType of asMetadata.grant_types_supported) {
         const [status, error] = failures[grantType];
-        expectOAuthError(
+        expectOAuthErrorBody(
           await testApp
             .http()
             .post(pathOf(asMetadata.token_endpoint))

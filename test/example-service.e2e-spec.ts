@@ -4,13 +4,12 @@ import type { JWTPayload } from 'jose';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
+import { now, readServiceKey } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -43,8 +42,6 @@ async function stop(server: Server | undefined): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-const now = () => Math.floor(Date.now() / 1000);
-
 /** RFC 6750 §3: the example's challenges. */
 const MISSING_TOKEN_CHALLENGE = 'Bearer realm="orders"';
 const INVALID_TOKEN_CHALLENGE = 'Bearer realm="orders", error="invalid_token"';
@@ -73,11 +70,7 @@ describe('examples/company-service: GET /orders, verified against the JWKS', () 
     });
     alice = await registerUser(testApp, 'alice');
     aliceToken = await passwordGrant(testApp, 'alice');
-    const [row] = await testApp.app
-      .get(DataSource)
-      .getRepository(SigningKey)
-      .find();
-    serviceKey = { kid: row.kid, privateKey: createPrivateKey(row.privateKey) };
+    serviceKey = await readServiceKey(testApp);
   }, 30_000);
   afterAll(async () => {
     await stop(example);

@@ -2,33 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
-import { DataSource } from 'typeorm';
-import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
-import { GOOD_PASSWORD, passwordGrant, registerUser } from './utils/flows.js';
+import { BASIC_CHALLENGE, expectOAuthErrorBody } from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  createClientAs,
+  GOOD_PASSWORD,
+  passwordGrant,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
+import type { CreatedClient, TokenBody } from './utils/flows.js';
+import { now, readServiceKey } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
-
-/** RFC 6749 §5.2 / RFC 7617: the challenge of a failed client authentication. */
-const BASIC_CHALLENGE = `Basic realm="${TEST_PUBLIC_URL}", charset="UTF-8"`;
-
 const REFRESH_TOKEN_TTL = 1_209_600;
-
-const now = () => Math.floor(Date.now() / 1000);
-
-interface TokenResponse {
-  access_token: string;
-  refresh_token: string;
-  scope: string;
-}
-
-interface CreatedClient {
-  id: string;
-  clientSecret: string;
-}
 
 describe('POST /auth/introspect (RFC 7662)', () => {
   let testApp: TestApp;
@@ -41,10 +32,7 @@ describe('POST /auth/introspect (RFC 7662)', () => {
   let serviceKey: { kid: string; privateKey: KeyObject };
 
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     adminToken = await passwordGrant(testApp, ADMIN.username, ADMIN.password);
     resourceServer = await createClient({
       name: 'resource-server',
@@ -57,39 +45,14 @@ describe('POST /auth/introspect (RFC 7662)', () => {
       allowedGrantTypes: ['client_credentials'],
     });
     alice = await registerUser(testApp, 'alice');
-    const [row] = await testApp.app
-      .get(DataSource)
-      .getRepository(SigningKey)
-      .find();
-    serviceKey = { kid: row.kid, privateKey: createPrivateKey(row.privateKey) };
+    serviceKey = await readServiceKey(testApp);
   });
   afterAll(() => testApp.close());
 
-  async function createClient(
-    body: Record<string, unknown>,
-  ): Promise<CreatedClient> {
-    const response = await testApp
-      .http()
-      .post('/clients')
-      .set('Authorization', `Bearer ${adminToken}`)
-      .send(body)
-      .expect(201);
-    return response.body as CreatedClient;
-  }
+  const createClient = (body: Record<string, unknown>) =>
+    createClientAs(testApp, adminToken, body);
 
-  const tokenRequest = (form: Record<string, string>) =>
-    testApp.http().post('/auth/token').type('form').send(form);
-
-  /** A fresh login (its own session) of a user. */
-  const login = async (
-    username = 'alice',
-    password = GOOD_PASSWORD,
-  ): Promise<TokenResponse> =>
-    (
-      await tokenRequest({ grant_type: 'password', username, password }).expect(
-        200,
-      )
-    ).body as TokenResponse;
+  const { tokenRequest, login } = tokenClient(() => testApp);
 
   /** Introspection by the resource server (client_secret_basic). */
   const introspect = (form: Record<string, string>) =>
@@ -109,15 +72,13 @@ describe('POST /auth/introspect (RFC 7662)', () => {
     });
   };
 
+  /** RFC 6749 §5.2 error body, never cached. */
   const expectOAuthError = (
     response: Response,
     status: number,
     error: string,
   ) => {
-    expect({ status: response.status, body: response.body }).toEqual({
-      status,
-      body: { error, error_description: expect.any(String) },
-    });
+    expectOAuthErrorBody(response, status, error);
     expect(response.headers['cache-control']).toBe('no-store');
   };
 
@@ -243,7 +204,7 @@ describe('POST /auth/introspect (RFC 7662)', () => {
         .type('form')
         .send({ grant_type: 'client_credentials' })
         .expect(200);
-      const token = (issued.body as TokenResponse).access_token;
+      const token = (issued.body as TokenBody).access_token;
       const claims = decodeJwt(token);
 
       const response = await introspect({ token }).expect(200);
@@ -397,7 +358,7 @@ describe('POST /auth/introspect (RFC 7662)', () => {
         .set('Authorization', `Bearer ${adminToken}`)
         .expect(204);
 
-      await expectInactive((issued.body as TokenResponse).access_token);
+      await expectInactive((issued.body as TokenBody).access_token);
     });
 
     it('a string that is no token at all', async () => {
@@ -432,7 +393,7 @@ describe('POST /auth/introspect (RFC 7662)', () => {
         grant_type: 'refresh_token',
         refresh_token: spent,
       }).expect(200);
-      const successor = (rotated.body as TokenResponse).refresh_token;
+      const successor = (rotated.body as TokenBody).refresh_token;
 
       await expectInactive(spent);
 

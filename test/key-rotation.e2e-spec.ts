@@ -8,7 +8,6 @@ import {
 } from '@jest/globals';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { decodeProtectedHeader } from 'jose';
-import type { JWK } from 'jose';
 import type { Repository } from 'typeorm';
 import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import {
@@ -16,6 +15,7 @@ import {
   SigningKeysService,
 } from '../src/auth/keys/signing-keys.service.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
+import { jwksOf } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp } from './utils/test-app.js';
 
@@ -32,11 +32,6 @@ const RETENTION_MS = (60 + ACCESS_TOKEN_TTL + 60) * 1000;
 
 /** RFC 6750 §3.1: a refused token's challenge names the error. */
 const INVALID_TOKEN = /^Bearer realm="[^"]+".*, error="invalid_token"/;
-
-const jwksOf = async (testApp: TestApp) =>
-  (await testApp.http().get('/.well-known/jwks.json').expect(200)).body as {
-    keys: JWK[];
-  };
 
 const kidsOf = async (testApp: TestApp) =>
   (await jwksOf(testApp)).keys.map((key) => key.kid).sort();

@@ -5,83 +5,37 @@ import { DataSource } from 'typeorm';
 import { hashSecret } from '../src/common/secrets.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { User } from '../src/users/user.entity.js';
-import { GOOD_PASSWORD, registerUser } from './utils/flows.js';
+import { expectOAuthError, expectTokenRefused } from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  ADMIN_SCOPE,
+  createClientAs,
+  GOOD_PASSWORD,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
+import type { TokenBody } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp } from './utils/test-app.js';
 
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
-const ADMIN_SCOPE = 'profile users:read users:write clients:write';
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-interface TokenBody {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  refresh_token: string;
-  scope: string;
-}
-
-/** RFC 6749 §5.2 error body, never cached (§5.1). */
-function expectOAuthError(response: Response, status: number, error: string) {
-  expect({ status: response.status, body: response.body }).toEqual({
-    status,
-    body: { error, error_description: expect.any(String) },
-  });
-  expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.headers['cache-control']).toBe('no-store');
+/** RFC 6749 §5.2 error body, never cached (§5.1), with the HTTP/1.0 Pragma too. */
+function expectOAuthErrorWithPragma(
+  response: Response,
+  status: number,
+  error: string,
+) {
+  expectOAuthError(response, status, error);
   expect(response.headers.pragma).toBe('no-cache');
-}
-
-/** RFC 6750 §3.1: a refused access token. */
-function expectInvalidToken(response: Response) {
-  expect(response.status).toBe(401);
-  expect(response.headers['content-type']).toMatch(
-    /^application\/problem\+json/,
-  );
-  expect(response.headers['www-authenticate']).toMatch(
-    /^Bearer realm="http:\/\/auth\.test", .*error="invalid_token"/,
-  );
-}
-
-/** Token-endpoint helpers bound to one app. */
-function tokenClient(testApp: () => TestApp) {
-  const tokenRequest = (form: Record<string, string>) =>
-    testApp().http().post('/auth/token').type('form').send(form);
-  const login = async (
-    username = 'alice',
-    password = GOOD_PASSWORD,
-    extra: Record<string, string> = {},
-  ): Promise<TokenBody> =>
-    (
-      await tokenRequest({
-        grant_type: 'password',
-        username,
-        password,
-        ...extra,
-      }).expect(200)
-    ).body as TokenBody;
-  const refresh = (refreshToken: string, extra: Record<string, string> = {}) =>
-    tokenRequest({
-      grant_type: 'refresh_token',
-      refresh_token: refreshToken,
-      ...extra,
-    });
-  const me = (accessToken: string) =>
-    testApp()
-      .http()
-      .get('/users/me')
-      .set('Authorization', `Bearer ${accessToken}`);
-  return { tokenRequest, login, refresh, me };
 }
 
 describe('POST /auth/token grant_type=refresh_token', () => {
   let testApp: TestApp;
   let alice: { id: string };
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     alice = await registerUser(testApp, 'alice');
   });
   afterAll(() => testApp.close());
@@ -151,7 +105,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       const first = await login();
       await refresh(first.refresh_token).expect(200);
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token),
         400,
         'invalid_grant',
@@ -188,19 +142,19 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       await me(second.access_token).expect(200);
 
       // An attacker (or the client) replays the spent token.
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token),
         400,
         'invalid_grant',
       );
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(second.refresh_token),
         400,
         'invalid_grant',
       );
-      expectInvalidToken(await me(second.access_token));
-      expectInvalidToken(await me(first.access_token));
+      expectTokenRefused(await me(second.access_token));
+      expectTokenRefused(await me(first.access_token));
     });
 
     it('leaves another session of the same user working', async () => {
@@ -208,7 +162,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       const other = await login();
       await refresh(victim.refresh_token).expect(200);
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(victim.refresh_token),
         400,
         'invalid_grant',
@@ -230,7 +184,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       const statuses = responses.map((response) => response.status).sort();
       expect(statuses).toEqual([200, 400, 400, 400]);
       for (const response of responses.filter((r) => r.status === 400)) {
-        expectOAuthError(response, 400, 'invalid_grant');
+        expectOAuthErrorWithPragma(response, 400, 'invalid_grant');
       }
     });
 
@@ -244,8 +198,12 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       expect(winner).toBeDefined();
       const won = winner!.body as TokenBody;
 
-      expectOAuthError(await refresh(won.refresh_token), 400, 'invalid_grant');
-      expectInvalidToken(await me(won.access_token));
+      expectOAuthErrorWithPragma(
+        await refresh(won.refresh_token),
+        400,
+        'invalid_grant',
+      );
+      expectTokenRefused(await me(won.access_token));
     });
   });
 
@@ -280,7 +238,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       });
       expect(first.scope).toBe('profile');
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token, { scope: 'profile users:read' }),
         400,
         'invalid_scope',
@@ -295,12 +253,12 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       const second = (await refresh(first.refresh_token).expect(200))
         .body as TokenBody;
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token, { scope: 'users:read' }),
         400,
         'invalid_grant',
       );
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(second.refresh_token),
         400,
         'invalid_grant',
@@ -310,7 +268,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
     it('answers invalid_scope for a scope the user may not have at all', async () => {
       const first = await login();
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token, { scope: 'users:read' }),
         400,
         'invalid_scope',
@@ -321,7 +279,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
     it('answers invalid_scope for an unknown scope', async () => {
       const first = await login();
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token, { scope: 'profile everything' }),
         400,
         'invalid_scope',
@@ -332,7 +290,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
 
   describe('§5.2 errors', () => {
     it('invalid_request without refresh_token', async () => {
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await tokenRequest({ grant_type: 'refresh_token' }),
         400,
         'invalid_request',
@@ -346,7 +304,11 @@ describe('POST /auth/token grant_type=refresh_token', () => {
     ])('invalid_grant for %s', async (_case, token) => {
       const presented =
         token === 'ACCESS' ? (await login()).access_token : token;
-      expectOAuthError(await refresh(presented), 400, 'invalid_grant');
+      expectOAuthErrorWithPragma(
+        await refresh(presented),
+        400,
+        'invalid_grant',
+      );
     });
 
     it('invalid_grant for the refresh token of a user deactivated after login', async () => {
@@ -357,7 +319,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
         .getRepository(User)
         .update({ id: olivia.id }, { isActive: false });
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token),
         400,
         'invalid_grant',
@@ -372,7 +334,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
         .getRepository(User)
         .delete({ id: dave.id });
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(first.refresh_token),
         400,
         'invalid_grant',
@@ -384,18 +346,11 @@ describe('POST /auth/token grant_type=refresh_token', () => {
     let client: { id: string; clientSecret: string };
     beforeAll(async () => {
       const admin = await login(ADMIN.username, ADMIN.password);
-      client = (
-        await testApp
-          .http()
-          .post('/clients')
-          .set('Authorization', `Bearer ${admin.access_token}`)
-          .send({
-            name: 'mobile-app',
-            allowedScopes: ['profile'],
-            allowedGrantTypes: ['password', 'refresh_token'],
-          })
-          .expect(201)
-      ).body as { id: string; clientSecret: string };
+      client = await createClientAs(testApp, admin.access_token, {
+        name: 'mobile-app',
+        allowedScopes: ['profile'],
+        allowedGrantTypes: ['password', 'refresh_token'],
+      });
     });
 
     it('invalid_grant for a public-client refresh token presented with another client’s credentials (Basic)', async () => {
@@ -411,7 +366,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
           refresh_token: first.refresh_token,
         });
 
-      expectOAuthError(response, 400, 'invalid_grant');
+      expectOAuthErrorWithPragma(response, 400, 'invalid_grant');
       // The rightful client still holds a working token.
       await refresh(first.refresh_token).expect(200);
     });
@@ -430,7 +385,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
           scope: 'users:read',
         });
 
-      expectOAuthError(response, 400, 'invalid_grant');
+      expectOAuthErrorWithPragma(response, 400, 'invalid_grant');
     });
 
     it('invalid_grant for a registered client’s refresh token presented by the public client', async () => {
@@ -445,7 +400,7 @@ describe('POST /auth/token grant_type=refresh_token', () => {
       ).body as TokenBody;
       expect(decodeJwt(issued.access_token).client_id).toBe(client.id);
 
-      expectOAuthError(
+      expectOAuthErrorWithPragma(
         await refresh(issued.refresh_token),
         400,
         'invalid_grant',
@@ -497,6 +452,10 @@ describe('POST /auth/token grant_type=refresh_token expiry', () => {
         { expiresAt: new Date(Date.now() - 1_000) },
       );
 
-    expectOAuthError(await refresh(refreshToken), 400, 'invalid_grant');
+    expectOAuthErrorWithPragma(
+      await refresh(refreshToken),
+      400,
+      'invalid_grant',
+    );
   });
 });

@@ -2,21 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { SessionsService } from '../src/sessions/sessions.service.js';
 import { UsersService } from '../src/users/users.service.js';
-import { GOOD_PASSWORD, passwordGrant, registerUser } from './utils/flows.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  GOOD_PASSWORD,
+  passwordGrant,
+  registerUser,
+} from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp } from './utils/test-app.js';
-
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
 
 /** Faults a security review found, each pinned by the request that showed it. */
 describe('security review findings', () => {
   let testApp: TestApp;
   let adminToken: string;
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     adminToken = await passwordGrant(testApp, ADMIN.username, ADMIN.password);
   });
   afterAll(() => testApp.close());

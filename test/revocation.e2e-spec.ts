@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
-import { GOOD_PASSWORD, registerUser } from './utils/flows.js';
+import { expectOAuthError, expectTokenRefused } from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  createClientAs,
+  GOOD_PASSWORD,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
+import type { TokenBody } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
-
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
-
-interface TokenBody {
-  access_token: string;
-  refresh_token: string;
-}
-
-/** RFC 6749 §5.2 error body (RFC 7009 §2.2.1), never cached. */
-function expectOAuthError(response: Response, status: number, error: string) {
-  expect({ status: response.status, body: response.body }).toEqual({
-    status,
-    body: { error, error_description: expect.any(String) },
-  });
-  expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.headers['cache-control']).toBe('no-store');
-}
 
 /** RFC 7009 §2.2: 200 and nothing else, whatever became of the token. */
 function expectRevocationAnswer(response: Response) {
@@ -29,56 +21,17 @@ function expectRevocationAnswer(response: Response) {
   expect(response.headers.pragma).toBe('no-cache');
 }
 
-/** RFC 6750 §3.1: a refused access token. */
-function expectInvalidToken(response: Response) {
-  expect(response.status).toBe(401);
-  expect(response.headers['content-type']).toMatch(
-    /^application\/problem\+json/,
-  );
-  expect(response.headers['www-authenticate']).toMatch(
-    /^Bearer realm="http:\/\/auth\.test", .*error="invalid_token"/,
-  );
-}
-
 describe('POST /auth/revoke (RFC 7009)', () => {
   let testApp: TestApp;
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
     await registerUser(testApp, 'alice');
   });
   afterAll(() => testApp.close());
 
-  const tokenRequest = (form: Record<string, string>) =>
-    testApp.http().post('/auth/token').type('form').send(form);
-  const login = async (
-    username = 'alice',
-    password = GOOD_PASSWORD,
-    extra: Record<string, string> = {},
-  ): Promise<TokenBody> =>
-    (
-      await tokenRequest({
-        grant_type: 'password',
-        username,
-        password,
-        ...extra,
-      }).expect(200)
-    ).body as TokenBody;
-  const refresh = (refreshToken: string, extra: Record<string, string> = {}) =>
-    tokenRequest({
-      grant_type: 'refresh_token',
-      refresh_token: refreshToken,
-      ...extra,
-    });
+  const { tokenRequest, login, refresh, me } = tokenClient(() => testApp);
   const revoke = (form: Record<string, string>) =>
     testApp.http().post('/auth/revoke').type('form').send(form);
-  const me = (accessToken: string) =>
-    testApp
-      .http()
-      .get('/users/me')
-      .set('Authorization', `Bearer ${accessToken}`);
 
   describe('§2.1: revoking a refresh token', () => {
     it('answers 200 with an empty body; the refresh token no longer refreshes and the session’s access token is refused', async () => {
@@ -97,7 +50,7 @@ describe('POST /auth/revoke (RFC 7009)', () => {
         400,
         'invalid_grant',
       );
-      expectInvalidToken(await me(tokens.access_token));
+      expectTokenRefused(await me(tokens.access_token));
     });
 
     it('revokes without a token_type_hint', async () => {
@@ -127,7 +80,7 @@ describe('POST /auth/revoke (RFC 7009)', () => {
         400,
         'invalid_grant',
       );
-      expectInvalidToken(await me(tokens.access_token));
+      expectTokenRefused(await me(tokens.access_token));
     });
 
     it('ends only that session: another login of the same user keeps working', async () => {
@@ -152,8 +105,8 @@ describe('POST /auth/revoke (RFC 7009)', () => {
         400,
         'invalid_grant',
       );
-      expectInvalidToken(await me(second.access_token));
-      expectInvalidToken(await me(first.access_token));
+      expectTokenRefused(await me(second.access_token));
+      expectTokenRefused(await me(first.access_token));
     });
 
     it('answers 200 again for a token already revoked', async () => {
@@ -176,7 +129,7 @@ describe('POST /auth/revoke (RFC 7009)', () => {
         }),
       );
 
-      expectInvalidToken(await me(tokens.access_token));
+      expectTokenRefused(await me(tokens.access_token));
       expectOAuthError(
         await refresh(tokens.refresh_token),
         400,
@@ -194,7 +147,7 @@ describe('POST /auth/revoke (RFC 7009)', () => {
         }),
       );
 
-      expectInvalidToken(await me(tokens.access_token));
+      expectTokenRefused(await me(tokens.access_token));
     });
 
     it('ends only that session: another login of the same user keeps working', async () => {
@@ -273,18 +226,11 @@ describe('POST /auth/revoke (RFC 7009)', () => {
     let client: { id: string; clientSecret: string };
     beforeAll(async () => {
       const admin = await login(ADMIN.username, ADMIN.password);
-      client = (
-        await testApp
-          .http()
-          .post('/clients')
-          .set('Authorization', `Bearer ${admin.access_token}`)
-          .send({
-            name: 'mobile-app',
-            allowedScopes: ['profile'],
-            allowedGrantTypes: ['password', 'refresh_token'],
-          })
-          .expect(201)
-      ).body as { id: string; clientSecret: string };
+      client = await createClientAs(testApp, admin.access_token, {
+        name: 'mobile-app',
+        allowedScopes: ['profile'],
+        allowedGrantTypes: ['password', 'refresh_token'],
+      });
     });
 
     const clientLogin = async (): Promise<TokenBody> =>
@@ -310,7 +256,7 @@ describe('POST /auth/revoke (RFC 7009)', () => {
           .send({ token: tokens.refresh_token }),
       );
 
-      expectInvalidToken(await me(tokens.access_token));
+      expectTokenRefused(await me(tokens.access_token));
     });
 
     it('the public client’s request to revoke a registered client’s tokens answers 200 and changes nothing', async () => {

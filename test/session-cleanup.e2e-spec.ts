@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
-import { GOOD_PASSWORD, registerUser } from './utils/flows.js';
+import { registerUser, tokenClient } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp } from './utils/test-app.js';
 
@@ -17,19 +17,7 @@ describe('session cleanup', () => {
   });
   afterAll(() => testApp.close());
 
-  const login = async () =>
-    (
-      await testApp
-        .http()
-        .post('/auth/token')
-        .type('form')
-        .send({
-          grant_type: 'password',
-          username: 'alice',
-          password: GOOD_PASSWORD,
-        })
-        .expect(200)
-    ).body as { refresh_token: string };
+  const { login } = tokenClient(() => testApp);
   const sessions = () => testApp.app.get(DataSource).getRepository(Session);
   const refreshTokens = () =>
     testApp.app.get(DataSource).getRepository(RefreshToken);

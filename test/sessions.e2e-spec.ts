@@ -2,23 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
-import { GOOD_PASSWORD, registerUser } from './utils/flows.js';
+import {
+  ANY_INVALID_TOKEN_CHALLENGE,
+  expectInvalidGrant,
+  expectProblem,
+  MISSING_TOKEN_CHALLENGE,
+} from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  GOOD_PASSWORD,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
+import type { TokenBody } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
-import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
+import { createTestApp } from './utils/test-app.js';
 
-const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
 const NEW_PASSWORD = 'a different long passphrase entirely';
 
-/** RFC 6750 §3: the challenge of a request without any token. */
-const MISSING_TOKEN_CHALLENGE = `Bearer realm="${TEST_PUBLIC_URL}", resource_metadata="${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource"`;
-
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-interface TokenBody {
-  access_token: string;
-  refresh_token: string;
-  scope: string;
-}
 
 interface SessionBody {
   id: string;
@@ -32,52 +35,22 @@ interface SessionBody {
   current: boolean;
 }
 
-/** RFC 9457 problem details at this path. */
-function expectProblem(response: Response, status: number, instance: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers['content-type']).toMatch(
-    /^application\/problem\+json/,
-  );
-  expect(response.body).toEqual({
-    type: 'about:blank',
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    instance,
-    ...(status === 400 ? { errors: expect.any(Array) } : {}),
-  });
-}
-
 /** RFC 6750 §3.1: a refused access token. */
 function expectInvalidToken(response: Response, instance = '/users/me') {
   expectProblem(response, 401, instance);
   expect(response.headers['www-authenticate']).toMatch(
-    /^Bearer realm="http:\/\/auth\.test", .*error="invalid_token"/,
+    ANY_INVALID_TOKEN_CHALLENGE,
   );
-}
-
-/** RFC 6749 §5.2. */
-function expectInvalidGrant(response: Response) {
-  expect({ status: response.status, body: response.body }).toEqual({
-    status: 400,
-    body: { error: 'invalid_grant', error_description: expect.any(String) },
-  });
 }
 
 describe('the current user’s sessions, password and account', () => {
   let testApp: TestApp;
   beforeAll(async () => {
-    testApp = await createTestApp({
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
+    testApp = await createTestApp(ADMIN_ENV);
   });
   afterAll(() => testApp.close());
 
-  const tokenRequest = (form: Record<string, string>) =>
-    testApp.http().post('/auth/token').type('form').send(form);
-  const loginRequest = (username: string, password = GOOD_PASSWORD) =>
-    tokenRequest({ grant_type: 'password', username, password });
+  const { loginRequest, refresh, me } = tokenClient(() => testApp);
   const login = async (
     username: string,
     userAgent = 'e2e-test',
@@ -93,11 +66,7 @@ describe('the current user’s sessions, password and account', () => {
         .send({ grant_type: 'password', username, password, ...extra })
         .expect(200)
     ).body as TokenBody;
-  const refresh = (refreshToken: string) =>
-    tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
   const bearer = (token: string) => `Bearer ${token}`;
-  const me = (token: string) =>
-    testApp.http().get('/users/me').set('Authorization', bearer(token));
   const listSessions = (token: string) =>
     testApp
       .http()

@@ -5,7 +5,6 @@ import {
   exportJWK,
   jwtVerify,
 } from 'jose';
-import type { JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +13,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
+import { jwksOf } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -22,11 +22,6 @@ const RSA_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
 
 /** Starting apps and generating RSA keys takes a few seconds. */
 const SLOW = 30_000;
-
-const jwksOf = async (testApp: TestApp) =>
-  (await testApp.http().get('/.well-known/jwks.json').expect(200)).body as {
-    keys: JWK[];
-  };
 
 const storedKeyCount = (testApp: TestApp) =>
   testApp.app.get(DataSource).getRepository(SigningKey).count();

@@ -9,23 +9,18 @@ import {
 } from 'jose';
 import type { JSONWebKeySet, JWTPayload } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import { User } from '../src/users/user.entity.js';
+import {
+  INVALID_TOKEN_CHALLENGE,
+  MISSING_TOKEN_CHALLENGE,
+} from './utils/expectations.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
+import { now, readServiceKey } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
-
-/** RFC 6750 §3: the challenge of a request without any token (§3.1: no error code). */
-const MISSING_TOKEN_CHALLENGE = `Bearer realm="${TEST_PUBLIC_URL}", resource_metadata="${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource"`;
-
-/** RFC 6750 §3: realm, error="invalid_token", and a description without `"` or `\`. */
-const INVALID_TOKEN_CHALLENGE =
-  /^Bearer realm="http:\/\/auth\.test", resource_metadata="http:\/\/auth\.test\/\.well-known\/oauth-protected-resource", error="invalid_token", error_description="([^"\\]+)"$/;
-
-const now = () => Math.floor(Date.now() / 1000);
 
 const base64url = (value: unknown) =>
   Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -46,15 +41,7 @@ describe('GET /users/me', () => {
     bob = await registerUser(testApp, 'bob');
     aliceToken = await passwordGrant(testApp, 'alice');
     aliceSessionId = decodeJwt(aliceToken).sid as string;
-    const [row] = await testApp.app
-      .get(DataSource)
-      .getRepository(SigningKey)
-      .find();
-    serviceKey = {
-      kid: row.kid,
-      privateKey: createPrivateKey(row.privateKey),
-      publicKeyPem: row.publicKey,
-    };
+    serviceKey = await readServiceKey(testApp);
   });
   afterAll(() => testApp.close());
 
