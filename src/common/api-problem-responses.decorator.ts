@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 import {
   ProblemDetailsDto,
@@ -14,11 +14,14 @@ const DESCRIPTIONS: Partial<Record<number, string>> = {
   409: 'The resource already exists.',
   413: 'The request body is too large.',
   415: 'The content type is not accepted.',
+  503: 'A check failed: the service cannot serve requests now.',
 };
 
 /** Documents the RFC 9457 problem responses an operation can answer. */
 export const ApiProblemResponses = (...statuses: number[]) =>
   applyDecorators(
+    // The responses name the schemas by $ref; this puts them in components.schemas.
+    ApiExtraModels(ProblemDetailsDto, ValidationProblemDetailsDto),
     ...statuses.map((status) =>
       ApiResponse({
         status,
@@ -26,11 +29,11 @@ export const ApiProblemResponses = (...statuses: number[]) =>
         content: {
           'application/problem+json': {
             schema: {
-              $ref: `#/components/schemas/${
+              $ref: getSchemaPath(
                 status === 400
-                  ? ValidationProblemDetailsDto.name
-                  : ProblemDetailsDto.name
-              }`,
+                  ? ValidationProblemDetailsDto
+                  : ProblemDetailsDto,
+              ),
             },
           },
         },
