@@ -5,7 +5,16 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'src/metadata.ts', '**/*.cjs'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'test-artifacts/',
+      'src/metadata.ts',
+      'test/client/api.generated.ts',
+      '**/*.cjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,

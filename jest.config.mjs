@@ -31,5 +31,19 @@ export default {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
     },
+    {
+      // openapi-fetch with the types openapi-typescript generates from openapi.json.
+      ...common,
+      displayName: 'client',
+      roots: ['<rootDir>/test/client'],
+      testMatch: ['**/*.client-spec.ts'],
+    },
+    {
+      // Swagger UI in Debian's Chromium: `npm run test:browser`, not `npm test`.
+      ...common,
+      displayName: 'browser',
+      roots: ['<rootDir>/test/browser'],
+      testMatch: ['**/*.browser-spec.ts'],
+    },
   ],
 };

@@ -20,14 +20,49 @@ export async function createOpenApiDocument(
       'OAuth 2.0 password and bearer tokens: register, exchange a username and password for an RS256 JWT access token at `/auth/token`, and call protected endpoints with `Authorization: Bearer`. Click **Authorize** and log in with the password flow to try them.',
     )
     .setVersion('0.1.0')
+    // Relative: the document serves whichever host it is fetched from, and the
+    // committed openapi.json carries no machine's address.
+    .addServer('/', 'This service')
+    .addTag('users', 'Registration, your own account, and user administration.')
+    .addTag('sessions', 'Your logins, one per device, and ending them.')
+    .addTag(
+      'oauth',
+      'The OAuth 2.0 token endpoint (RFC 6749), revocation (RFC 7009) and introspection (RFC 7662). Errors are RFC 6749 §5.2 bodies.',
+    )
+    .addTag(
+      'clients',
+      'Service clients that use client_credentials (administrators).',
+    )
+    .addTag(
+      'discovery',
+      'Metadata and public keys for other services (RFC 8414, RFC 9728, RFC 7517).',
+    )
+    .addTag('health', 'Liveness and readiness probes.')
     .addOAuth2(
       {
         type: 'oauth2',
         description:
           'The OAuth 2.0 password grant. Leave client_id and client_secret empty.',
-        flows: { password: { tokenUrl: '/auth/token', scopes: { ...SCOPES } } },
+        flows: {
+          password: {
+            tokenUrl: '/auth/token',
+            // Refresh tokens are exchanged at the same endpoint (RFC 6749 §6).
+            // Swagger UI 5 never refreshes: it asks for the password again.
+            refreshUrl: '/auth/token',
+            scopes: { ...SCOPES },
+          },
+        },
       },
       'oauth2',
+    )
+    .addBasicAuth(
+      {
+        type: 'http',
+        scheme: 'basic',
+        description:
+          'A registered client: client_id and client_secret (client_secret_basic, RFC 6749 §2.3.1). The token endpoint also takes them in the body (client_secret_post), or none at all for a public client.',
+      },
+      'clientBasic',
     )
     .addBearerAuth(
       {
@@ -39,6 +74,10 @@ export async function createOpenApiDocument(
       'bearer',
     )
     .build();
+  // A proprietary service: its license has a name but no public text to link to
+  // (package.json: UNLICENSED); and no contact, rather than an empty one.
+  const { contact: _none, ...info } = config.info;
+  config.info = { ...info, license: { name: 'Proprietary (UNLICENSED)' } };
   return SwaggerModule.createDocument(app, config, {
     // The handler's name is the operationId: stable, and what generated clients call.
     operationIdFactory: (_controllerKey, methodKey) => methodKey,

@@ -7,7 +7,13 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth.decorators.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
@@ -40,6 +46,7 @@ export class AuthController {
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @UseGuards(OAuthClientGuard, PasswordGrantGuard)
+  @ApiSecurity('clientBasic')
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({
@@ -90,6 +97,7 @@ export class AuthController {
   @Post('revoke')
   @HttpCode(HttpStatus.OK)
   @UseGuards(OAuthClientGuard)
+  @ApiSecurity('clientBasic')
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenTypeHintRequestDto })
   @ApiOkResponse({
@@ -111,6 +119,7 @@ export class AuthController {
   @Post('introspect')
   @HttpCode(HttpStatus.OK)
   @UseGuards(OAuthClientGuard)
+  @ApiSecurity('clientBasic')
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenTypeHintRequestDto })
   @ApiOkResponse({ type: IntrospectionDto })

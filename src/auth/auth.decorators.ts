@@ -7,8 +7,12 @@ export const IS_PUBLIC = 'auth:isPublic';
 export const REQUIRED_SCOPES = 'auth:requiredScopes';
 export const AUTHENTICATION_OPTIONAL = 'auth:optional';
 
-/** Every route needs an access token unless it says otherwise here. */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/**
+ * Every route needs an access token unless it says otherwise here. The
+ * OpenAPI document says so too: `security: [{}]`, no credentials needed.
+ */
+export const Public = () =>
+  applyDecorators(SetMetadata(IS_PUBLIC, true), ApiSecurity({}));
 
 /**
  * The route needs an access token carrying every one of these scopes; the
@@ -26,10 +30,13 @@ export const Authenticated = (...scopes: Scope[]) =>
 /**
  * Anyone may call the route, but a bearer token, when sent, is verified
  * (a bad one answers 401) so the handler can tell an admin from a stranger.
+ * `scopes` are what a token needs for what the handler allows beyond the
+ * anonymous case; they are documented here and checked by the handler.
  */
-export const AuthenticationOptional = () =>
+export const AuthenticationOptional = (...scopes: Scope[]) =>
   applyDecorators(
     SetMetadata(AUTHENTICATION_OPTIONAL, true),
+    ApiSecurity({}),
+    ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
-    ApiSecurity('oauth2', []),
   );

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 import {
   ProblemDetailsDto,
@@ -14,11 +14,50 @@ const DESCRIPTIONS: Partial<Record<number, string>> = {
   409: 'The resource already exists.',
   413: 'The request body is too large.',
   415: 'The content type is not accepted.',
+  503: 'A check failed: the service cannot serve requests now.',
 };
+
+/** A typical body per status, so Swagger UI does not show a 409 as the example of a 401. */
+const EXAMPLES: Partial<Record<number, { detail: string; instance: string }>> =
+  {
+    400: {
+      detail: 'password must be at least 15 characters; this one is 9',
+      instance: '/users',
+    },
+    401: { detail: 'The access token has expired.', instance: '/users/me' },
+    403: {
+      detail: 'This requires an access token with the scope "users:read".',
+      instance: '/users',
+    },
+    404: { detail: 'No user has this id.', instance: '/users/7f0c1f7e' },
+    409: { detail: 'This username is already taken.', instance: '/users' },
+    413: { detail: 'The request body is too large.', instance: '/users' },
+    415: {
+      detail: 'This content type is not accepted here.',
+      instance: '/users',
+    },
+    503: { detail: 'The database does not answer.', instance: '/health/ready' },
+  };
+
+function exampleFor(status: number): object | undefined {
+  const example = EXAMPLES[status];
+  if (example === undefined) return undefined;
+  const body = {
+    type: 'about:blank',
+    title: STATUS_CODES[status],
+    status,
+    ...example,
+  };
+  return status === 400
+    ? { ...body, errors: [{ field: 'password', message: example.detail }] }
+    : body;
+}
 
 /** Documents the RFC 9457 problem responses an operation can answer. */
 export const ApiProblemResponses = (...statuses: number[]) =>
   applyDecorators(
+    // The responses name the schemas by $ref; this puts them in components.schemas.
+    ApiExtraModels(ProblemDetailsDto, ValidationProblemDetailsDto),
     ...statuses.map((status) =>
       ApiResponse({
         status,
@@ -26,12 +65,13 @@ export const ApiProblemResponses = (...statuses: number[]) =>
         content: {
           'application/problem+json': {
             schema: {
-              $ref: `#/components/schemas/${
+              $ref: getSchemaPath(
                 status === 400
-                  ? ValidationProblemDetailsDto.name
-                  : ProblemDetailsDto.name
-              }`,
+                  ? ValidationProblemDetailsDto
+                  : ProblemDetailsDto,
+              ),
             },
+            example: exampleFor(status),
           },
         },
       }),

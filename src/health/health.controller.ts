@@ -1,5 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Controller, Get } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { HealthCheckResult } from '@nestjs/terminus';
 import {
   HealthCheck,
@@ -7,8 +7,28 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators.js';
+import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import {
+  HealthCheckResultDto,
+  HealthIndicatorStatusDto,
+} from './health.dto.js';
+
+/**
+ * Terminus's decorator without its Swagger half (see HealthCheckResultDto).
+ * A failed check throws, and the global filter answers RFC 9457 problem details.
+ */
+const Probe = () =>
+  applyDecorators(
+    HealthCheck({ noCache: true, swaggerDocumentation: false }),
+    ApiOkResponse({
+      type: HealthCheckResultDto,
+      description: 'Every check passed.',
+    }),
+    ApiProblemResponses(503),
+  );
 
 @ApiTags('health')
+@ApiExtraModels(HealthIndicatorStatusDto)
 @Public()
 @Controller('health')
 export class HealthController {
@@ -19,14 +39,14 @@ export class HealthController {
 
   /** Liveness: the process answers */
   @Get('live')
-  @HealthCheck()
+  @Probe()
   checkLiveness(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   /** Readiness: the database answers */
   @Get('ready')
-  @HealthCheck()
+  @Probe()
   checkReadiness(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 1_000 }),

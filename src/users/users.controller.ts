@@ -56,7 +56,7 @@ export class UsersController {
   }
 
   /** Register a new user (with REGISTRATION=closed, only an admin may) */
-  @AuthenticationOptional()
+  @AuthenticationOptional('users:write')
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({

@@ -69,3 +69,16 @@ export async function createTestApp(
     },
   };
 }
+
+/**
+ * Makes the app listen on a free loopback port, for clients that speak real
+ * HTTP (a browser, fetch); returns its base URL.
+ */
+export async function listenOnLoopback(testApp: TestApp): Promise<string> {
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = testApp.app.getHttpServer().address();
+  if (address === null || typeof address === 'string') {
+    throw new Error('the app is not listening on a TCP port');
+  }
+  return `http://127.0.0.1:${address.port}`;
+}
