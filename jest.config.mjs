@@ -18,6 +18,10 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Each e2e app runs migrations and bcrypt; on a shared 2-core CI machine
+  // under load, a hook can take longer than jest's default 5 s. (A global
+  // option: jest ignores it inside a project.)
+  testTimeout: 30_000,
   projects: [
     {
       ...common,
