@@ -589,6 +589,33 @@ describe('audit log', () => {
     expect(found).toEqual([]);
   });
 
+  it('writes a change and its event together: when the event cannot be written, the change is undone', async () => {
+    const kim = await register('kim');
+    const { access_token } = await loginFromBrowser('kim');
+    const dataSource = testApp.app.get(DataSource);
+    const hashOf = async () =>
+      (
+        await dataSource.query<{ passwordHash: string }[]>(
+          'SELECT passwordHash FROM users WHERE id = ?',
+          [kim.id],
+        )
+      )[0].passwordHash;
+    const before = await hashOf();
+
+    await dataSource.query('ALTER TABLE audit_events RENAME TO audit_away');
+    try {
+      const response = await testApp
+        .http()
+        .put('/users/me/password')
+        .set('Authorization', `Bearer ${access_token}`)
+        .send({ currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD });
+      expectProblem(response, 500, '/users/me/password');
+    } finally {
+      await dataSource.query('ALTER TABLE audit_away RENAME TO audit_events');
+    }
+    expect(await hashOf()).toBe(before);
+  });
+
   it(`keeps events AUDIT_RETENTION_DAYS (365 by default), then the hourly cleanup removes them`, async () => {
     const events = () =>
       testApp.app
