@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
+import { InvalidGrant } from '../src/auth/oauth/oauth.errors.js';
+import { TokenGrantsService } from '../src/auth/token-grants.service.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
+import { UsersService } from '../src/users/users.service.js';
 import {
   expectProblem,
   MISSING_TOKEN_CHALLENGE,
@@ -187,6 +190,36 @@ describe('audit log', () => {
       expect(
         await latest('login.failed', { username: 'nobody-here' }),
       ).toMatchObject({ userId: null, details: { reason: 'unknown_user' } });
+    });
+
+    it('login.failed: superseded, when the password changed while the login ran', async () => {
+      const lee = await register('lee');
+      const users = testApp.app.get(UsersService);
+      // The login has checked the password and is about to start its session...
+      const checked = await users.verifyCredentials('lee', GOOD_PASSWORD);
+      // ...when the password changes.
+      await users.changePassword(checked!, GOOD_PASSWORD, NEW_PASSWORD);
+      await expect(
+        testApp.app
+          .get(TokenGrantsService)
+          .passwordGrant(
+            checked!,
+            { clientId: 'public', confidential: false, client: null },
+            undefined,
+            { ipAddress: '192.0.2.1', userAgent: USER_AGENT },
+          ),
+      ).rejects.toThrow(InvalidGrant);
+
+      expect(await latest('login.failed', { userId: lee.id })).toMatchObject({
+        ipAddress: '192.0.2.1',
+        details: { reason: 'superseded' },
+      });
+      const logins = (
+        await listEvents({ userId: lee.id, type: 'login.succeeded' }).expect(
+          200,
+        )
+      ).body as AuditEventPage;
+      expect(logins.total).toBe(0);
     });
 
     it('refresh_token.reuse_detected: the session it ended', async () => {

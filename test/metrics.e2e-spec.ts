@@ -143,6 +143,22 @@ describe('GET /metrics', () => {
       expect(exposition.text).toContain('# TYPE auth_logins_total counter');
     });
 
+    it('shows every login outcome and grant type from the start, at 0 until it happens', () => {
+      expect(
+        samples.filter(
+          (sample) =>
+            sample.name === 'auth_logins_total' &&
+            sample.labels.outcome === 'superseded',
+        ),
+      ).toEqual([
+        {
+          name: 'auth_logins_total',
+          labels: { outcome: 'superseded' },
+          value: 0,
+        },
+      ]);
+    });
+
     it('counts logins by outcome', () => {
       // The administrator's login and alice's two.
       expect(

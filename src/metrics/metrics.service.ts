@@ -12,11 +12,20 @@ import {
 import type { AppConfig } from '../config/env.js';
 
 /** How a password-grant login ended, as the `outcome` label says it. */
-export type LoginOutcome =
-  'success' | 'invalid_credentials' | 'inactive_account' | 'superseded';
+const LOGIN_OUTCOMES = [
+  'success',
+  'invalid_credentials',
+  'inactive_account',
+  'superseded',
+] as const;
+export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
 
-export type IssuedGrantType =
-  'password' | 'refresh_token' | 'client_credentials';
+const GRANT_TYPES = [
+  'password',
+  'refresh_token',
+  'client_credentials',
+] as const;
+export type IssuedGrantType = (typeof GRANT_TYPES)[number];
 
 /** The route label of requests that matched no route, so probes of random paths add no series. */
 const UNMATCHED_ROUTE = 'unmatched';
@@ -73,6 +82,10 @@ export class MetricsService implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
   ) {
     this.enabled = config.get('METRICS', { infer: true }) !== 'off';
+    // Every series exists from the start, at 0, so rate() and alerts see the first event.
+    for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ outcome }, 0);
+    for (const grantType of GRANT_TYPES)
+      this.tokensIssued.inc({ grant_type: grantType }, 0);
     // Process metrics start timers and observers: only for an app that shows them.
     if (this.enabled) collectDefaultMetrics({ register: this.registry });
   }
