@@ -37,7 +37,12 @@ export async function createOpenApiDocument(
       'discovery',
       'Metadata and public keys for other services (RFC 8414, RFC 9728, RFC 7517).',
     )
+    .addTag(
+      'audit',
+      'The audit log of security events: logins, password changes, account and client changes, key rotations (administrators).',
+    )
     .addTag('health', 'Liveness and readiness probes.')
+    .addTag('metrics', 'Prometheus metrics, when METRICS is open or bearer.')
     .addOAuth2(
       {
         type: 'oauth2',

@@ -5,7 +5,14 @@ import { ADMIN, ADMIN_ENV, passwordGrant } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
-const ALL_SCOPES = ['profile', 'users:read', 'users:write', 'clients:write'];
+const ALL_SCOPES = [
+  'profile',
+  'users:read',
+  'users:write',
+  'clients:write',
+  'audit:read',
+  'metrics:read',
+];
 const RESOURCE_METADATA_URL = `${TEST_PUBLIC_URL}/.well-known/oauth-protected-resource`;
 
 interface AuthorizationServerMetadata {

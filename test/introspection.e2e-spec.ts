@@ -8,6 +8,7 @@ import { BASIC_CHALLENGE, expectOAuthErrorBody } from './utils/expectations.js';
 import {
   ADMIN,
   ADMIN_ENV,
+  ADMIN_SCOPE,
   createClientAs,
   GOOD_PASSWORD,
   passwordGrant,
@@ -270,9 +271,7 @@ describe('POST /auth/introspect (RFC 7662)', () => {
         .expect(200);
       const { access_token: token, refresh_token: refresh } =
         await login('dana');
-      expect(decodeJwt(token).scope).toBe(
-        'profile users:read users:write clients:write',
-      );
+      expect(decodeJwt(token).scope).toBe(ADMIN_SCOPE);
 
       await testApp
         .http()

@@ -15,6 +15,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { requestOrigin } from '../audit/actor.js';
 import { Public } from './auth.decorators.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { IssuedTokensService } from './issued-tokens.service.js';
@@ -68,10 +69,7 @@ export class AuthController {
           request.user!,
           client,
           form.scope,
-          {
-            userAgent: request.headers['user-agent'],
-            ipAddress: request.ip,
-          },
+          requestOrigin(request),
         );
         break;
       case 'refresh_token':
@@ -79,6 +77,7 @@ export class AuthController {
           form.refresh_token,
           client,
           form.scope,
+          requestOrigin(request),
         );
         break;
       case 'client_credentials':
@@ -111,7 +110,11 @@ export class AuthController {
   ): Promise<void> {
     const { token } = request.oauthForm;
     if (token === undefined) throw new InvalidRequest('token is required.');
-    await this.issuedTokens.revoke(token, request.oauthClient);
+    await this.issuedTokens.revoke(
+      token,
+      request.oauthClient,
+      requestOrigin(request),
+    );
     noStore(reply);
   }
 

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import type { FastifyRequest } from 'fastify';
 import type { Client } from '../clients/client.entity.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import { ClientsService } from '../clients/clients.service.js';
 import { validateEnv } from '../config/env.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
@@ -43,12 +44,17 @@ describe('ClientAuthenticator.authenticate()', () => {
         id === BILLING.id && secret === BILLING_SECRET ? BILLING : null,
       ),
   };
+  const auditLog: Pick<SecurityEvents, 'record'> = {
+    record: () => Promise.resolve(),
+  };
   let authenticator: ClientAuthenticator;
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
         ClientAuthenticator,
         { provide: ClientsService, useValue: clients },
+        // The audit log is the e2e tests' to check; here a failure only has to be answered.
+        { provide: SecurityEvents, useValue: auditLog },
         {
           provide: ConfigService,
           useValue: new ConfigService(

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { requestOrigin } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import { ConfigService } from '@nestjs/config';
@@ -34,6 +36,7 @@ export class ClientAuthenticator {
 
   constructor(
     private readonly clients: ClientsService,
+    private readonly events: SecurityEvents,
     config: ConfigService<AppConfig, true>,
   ) {
     this.realm = config.get('PUBLIC_URL', { infer: true });
@@ -61,6 +64,14 @@ export class ClientAuthenticator {
       credentials.clientSecret,
     );
     if (client === null) {
+      await this.events.record(
+        {
+          type: 'client_authentication.failed',
+          clientId: credentials.clientId,
+          details: { method: credentials.method },
+        },
+        requestOrigin(request),
+      );
       throw new InvalidClient('Client authentication failed.', this.realm);
     }
     return { clientId: client.id, confidential: true, client };

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Actor } from '../audit/actor.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenVerifier } from './access-token-verifier.service.js';
@@ -26,17 +27,21 @@ export class IssuedTokensService {
    * this). A token of another client, unknown or already invalid changes
    * nothing, and the caller is not told which (§2.2).
    */
-  async revoke(token: string, client: AuthenticatedClient): Promise<void> {
+  async revoke(
+    token: string,
+    client: AuthenticatedClient,
+    actor: Actor,
+  ): Promise<void> {
     const refresh = await this.sessions.findByRefreshToken(token);
     if (refresh?.session) {
       if (refresh.session.clientId === client.clientId) {
-        await this.sessions.end(refresh.sessionId, 'revoked');
+        await this.sessions.end(refresh.sessionId, 'revoked', actor);
       }
       return;
     }
     const principal = await this.verifier.verify(token);
     if (principal?.sessionId && principal.clientId === client.clientId) {
-      await this.sessions.end(principal.sessionId, 'revoked');
+      await this.sessions.end(principal.sessionId, 'revoked', actor);
     }
   }
 

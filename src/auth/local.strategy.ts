@@ -1,21 +1,44 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-local';
+import { requestOrigin } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
+import type { OAuthRequest } from './oauth-client.guard.js';
 
 /** The resource owner's username and password of the password grant (RFC 6749 §4.3). */
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
-  constructor(private readonly users: UsersService) {
+  constructor(
+    private readonly users: UsersService,
+    private readonly events: SecurityEvents,
+  ) {
     super({
       usernameField: 'username',
       passwordField: 'password',
       session: false,
+      // The failure goes to the audit log with the request's origin and client.
+      passReqToCallback: true,
     });
   }
 
-  validate(username: string, password: string): Promise<User | null> {
-    return this.users.verifyCredentials(username, password);
+  async validate(
+    request: OAuthRequest,
+    username: string,
+    password: string,
+  ): Promise<User | null> {
+    const check = await this.users.checkCredentials(username, password);
+    if (check.failure === undefined) return check.user;
+    await this.events.loginFailed(
+      {
+        username,
+        user: check.user,
+        clientId: request.oauthClient.clientId,
+        reason: check.failure,
+      },
+      requestOrigin(request),
+    );
+    return null;
   }
 }

@@ -51,6 +51,8 @@ describe('scopesForRoles()', () => {
       'users:read',
       'users:write',
       'clients:write',
+      'audit:read',
+      'metrics:read',
     ]);
   });
 

@@ -10,6 +10,9 @@ export const SCOPES = {
   'users:write':
     'Create, change, deactivate and delete any user (administrators).',
   'clients:write': 'Register and delete service clients (administrators).',
+  'audit:read': 'Read the audit log of security events (administrators).',
+  'metrics:read':
+    'Scrape GET /metrics when METRICS=bearer (administrators, and service clients such as Prometheus).',
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -17,7 +20,14 @@ export type Scope = keyof typeof SCOPES;
 /** What each role may be granted; a user holds the union over its roles. */
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   user: ['profile'],
-  admin: ['profile', 'users:read', 'users:write', 'clients:write'],
+  admin: [
+    'profile',
+    'users:read',
+    'users:write',
+    'clients:write',
+    'audit:read',
+    'metrics:read',
+  ],
 };
 
 export function isScope(value: string): value is Scope {

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import type { Actor } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import type { ClientGrantType } from '../clients/client.entity.js';
-import type {
-  RefreshFailure,
-  SessionContext,
-} from '../sessions/sessions.service.js';
+import type { RefreshFailure } from '../sessions/sessions.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -36,6 +35,7 @@ export class TokenGrantsService {
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
     private readonly clients: ClientAuthenticator,
+    private readonly events: SecurityEvents,
   ) {}
 
   /** RFC 6749 §4.3: the resource owner's own credentials start a session. */
@@ -43,7 +43,7 @@ export class TokenGrantsService {
     user: User,
     client: AuthenticatedClient,
     requestedScope: string | undefined,
-    context: SessionContext,
+    actor: Actor,
   ): Promise<TokenResponseDto> {
     requireGrantType(client, 'password');
     // A registered client gets no more than it was registered for, whoever logs in through it.
@@ -56,9 +56,18 @@ export class TokenGrantsService {
       user,
       client.clientId,
       scopes,
-      context,
+      actor,
     );
     if (started === null) {
+      await this.events.loginFailed(
+        {
+          username: user.username,
+          user,
+          clientId: client.clientId,
+          reason: 'superseded',
+        },
+        actor,
+      );
       throw new InvalidGrant(
         'The username or password is wrong, or the account is inactive.',
       );
@@ -81,6 +90,7 @@ export class TokenGrantsService {
     refreshToken: string | undefined,
     client: AuthenticatedClient,
     requestedScope: string | undefined,
+    actor: Actor,
   ): Promise<TokenResponseDto> {
     if (refreshToken === undefined)
       throw new InvalidRequest('refresh_token is required.');
@@ -109,14 +119,19 @@ export class TokenGrantsService {
       scopes = grantScopes(requestedScope, allowed);
     }
 
-    const rotation = await this.sessions.rotate(refreshToken, client.clientId);
+    const rotation = await this.sessions.rotate(
+      refreshToken,
+      client.clientId,
+      actor,
+    );
     if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
     if (user === null || scopes === undefined)
       throw new InvalidGrant(REFRESH_FAILURES.unknown);
     if (!user.isActive) {
-      await this.sessions.end(rotation.session.id, 'user_deactivated');
+      await this.sessions.end(rotation.session.id, 'user_deactivated', actor);
       throw new InvalidGrant(REFRESH_FAILURES.ended);
     }
+    this.events.tokenIssued('refresh_token');
     return this.respond(
       user.id,
       client.clientId,
@@ -139,6 +154,7 @@ export class TokenGrantsService {
       clientId: client.clientId,
       scopes,
     });
+    this.events.tokenIssued('client_credentials');
     return {
       access_token: token,
       token_type: 'Bearer',

@@ -15,6 +15,8 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Actor } from '../audit/actor.js';
+import { CurrentActor } from '../audit/actor.js';
 import { Authenticated } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -36,8 +38,11 @@ export class ClientsController {
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: CreatedClientDto })
   @ApiProblemResponses(400)
-  async createClient(@Body() body: CreateClientDto): Promise<CreatedClientDto> {
-    const { client, clientSecret } = await this.clients.create(body);
+  async createClient(
+    @Body() body: CreateClientDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<CreatedClientDto> {
+    const { client, clientSecret } = await this.clients.create(body, actor);
     return CreatedClientDto.withSecret(client, clientSecret);
   }
 
@@ -55,8 +60,11 @@ export class ClientsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
   @ApiProblemResponses(404)
-  async deleteClient(@Param('id') id: string): Promise<void> {
-    if (!(await this.clients.remove(id)))
+  async deleteClient(
+    @Param('id') id: string,
+    @CurrentActor() actor: Actor,
+  ): Promise<void> {
+    if (!(await this.clients.remove(id, actor)))
       throw new NotFoundException('No client has this id.');
     await this.sessions.endAllForClient(id);
   }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { Client } from './client.entity.js';
 import { ClientsController } from './clients.controller.js';
 import { ClientsService } from './clients.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Client]), SessionsModule],
+  imports: [TypeOrmModule.forFeature([Client]), SessionsModule, AuditModule],
   controllers: [ClientsController],
   providers: [ClientsService],
   exports: [ClientsService],

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
+import type { Actor } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
+import { inTransaction } from '../database/transaction.js';
 import type { ClientGrantType } from './client.entity.js';
 import { Client } from './client.entity.js';
 
@@ -19,24 +22,41 @@ const UNKNOWN_CLIENT_HASH = hashSecret('no client has this secret');
 export class ClientsService {
   constructor(
     @InjectRepository(Client) private readonly clients: Repository<Client>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: SecurityEvents,
   ) {}
 
   /** Registers a client; the secret is returned once and stored only as a hash. */
   async create(
     request: NewClient,
+    actor: Actor,
   ): Promise<{ client: Client; clientSecret: string }> {
     const clientSecret = newSecret();
-    const client = await this.clients.save(
-      this.clients.create({
-        id: `svc_${randomBytes(12).toString('base64url')}`,
-        // Millisecond precision, which SQLite's column default would not keep.
-        createdAt: new Date(),
-        name: request.name,
-        secretHash: hashSecret(clientSecret),
-        allowedScopes: [...new Set(request.allowedScopes)],
-        allowedGrantTypes: [...new Set(request.allowedGrantTypes)],
-      }),
-    );
+    const client = this.clients.create({
+      id: `svc_${randomBytes(12).toString('base64url')}`,
+      // Millisecond precision, which SQLite's column default would not keep.
+      createdAt: new Date(),
+      name: request.name,
+      secretHash: hashSecret(clientSecret),
+      allowedScopes: [...new Set(request.allowedScopes)],
+      allowedGrantTypes: [...new Set(request.allowedGrantTypes)],
+    });
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.save(client);
+      await this.events.record(
+        {
+          type: 'client.created',
+          clientId: client.id,
+          details: {
+            name: client.name,
+            allowedScopes: client.allowedScopes,
+            allowedGrantTypes: client.allowedGrantTypes,
+          },
+        },
+        actor,
+        manager,
+      );
+    });
     return { client, clientSecret };
   }
 
@@ -61,7 +81,21 @@ export class ClientsService {
     return this.clients.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  async remove(id: string): Promise<boolean> {
-    return ((await this.clients.delete({ id })).affected ?? 0) > 0;
+  async remove(id: string, actor: Actor): Promise<boolean> {
+    return inTransaction(this.dataSource, async (manager) => {
+      const client = await manager.findOneBy(Client, { id });
+      if (client === null) return false;
+      await manager.delete(Client, { id });
+      await this.events.record(
+        {
+          type: 'client.deleted',
+          clientId: id,
+          details: { name: client.name },
+        },
+        actor,
+        manager,
+      );
+      return true;
+    });
   }
 }

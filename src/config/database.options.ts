@@ -1,4 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
+import { AuditEvent } from '../audit/audit-event.entity.js';
 import { SigningKey } from '../auth/keys/signing-key.entity.js';
 import { Client } from '../clients/client.entity.js';
 import { migrations } from '../database/migrations/index.js';
@@ -7,7 +8,14 @@ import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
 import type { Env } from './env.js';
 
-export const entities = [User, SigningKey, Session, RefreshToken, Client];
+export const entities = [
+  User,
+  SigningKey,
+  Session,
+  RefreshToken,
+  Client,
+  AuditEvent,
+];
 
 /**
  * The one DataSource definition, shared by the application and by the

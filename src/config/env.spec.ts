@@ -16,6 +16,8 @@ describe('validateEnv()', () => {
       PASSWORD_MIN_LENGTH: 15,
       REGISTRATION: 'open',
       LOG_LEVEL: 'info',
+      AUDIT_RETENTION_DAYS: 365,
+      METRICS: 'off',
     });
   });
 
@@ -72,6 +74,9 @@ describe('validateEnv()', () => {
     ['REGISTRATION', 'maybe'],
     ['DATABASE_URL', 'mysql://x'],
     ['PUBLIC_URL', 'not-a-url'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_RETENTION_DAYS', 'forever'],
+    ['METRICS', 'public'],
   ])('refuses to start with %s=%s, naming the variable', (name, value) => {
     expect(() => validateEnv({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration:\\n  ${name}: `),

@@ -21,6 +21,8 @@ const LOG_LEVELS = [
   'verbose',
 ] as const;
 
+const METRICS_MODES = ['off', 'open', 'bearer'] as const;
+
 const toInt = () => Transform(({ value }: { value: unknown }) => Number(value));
 
 /**
@@ -109,6 +111,21 @@ export class Env {
   @IsOptional()
   @IsString()
   JWT_PRIVATE_KEY_FILE?: string;
+
+  /** Audit events older than this are removed by the hourly cleanup. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(36_500)
+  AUDIT_RETENTION_DAYS = 365;
+
+  /**
+   * `GET /metrics`: `off` answers 404; `open` serves anyone who can reach
+   * the port; `bearer` wants an access token with `metrics:read`. Off by
+   * default: request counts and process details are not for the public.
+   */
+  @IsIn(METRICS_MODES)
+  METRICS: (typeof METRICS_MODES)[number] = 'off';
 }
 
 /**

@@ -9,6 +9,8 @@ import {
   ParseUUIDPipe,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Actor } from '../audit/actor.js';
+import { CurrentActor } from '../audit/actor.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import { Authenticated } from '../auth/auth.decorators.js';
 import {
@@ -51,8 +53,9 @@ export class SessionsController {
   async endOwnSession(
     @CurrentUser() user: User,
     @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentActor() actor: Actor,
   ): Promise<void> {
-    if (!(await this.sessions.endForUser(user.id, id, 'logout'))) {
+    if (!(await this.sessions.endForUser(user, id, 'logout', actor))) {
       throw new NotFoundException('You have no active session with this id.');
     }
   }

@@ -9,6 +9,9 @@ import {
   LessThan,
   Repository,
 } from 'typeorm';
+import type { Actor } from '../audit/actor.js';
+import { AuditEventsService } from '../audit/audit-events.service.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
@@ -16,11 +19,6 @@ import { User } from '../users/user.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import type { SessionEndReason } from './session.entity.js';
 import { Session } from './session.entity.js';
-
-export interface SessionContext {
-  userAgent?: string;
-  ipAddress?: string;
-}
 
 export interface IssuedRefreshToken {
   session: Session;
@@ -54,6 +52,8 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: SecurityEvents,
+    private readonly auditEvents: AuditEventsService,
     config: ConfigService<AppConfig, true>,
   ) {
     this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
@@ -79,7 +79,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     user: User,
     clientId: string,
     scopes: readonly string[],
-    context: SessionContext,
+    context: Actor,
   ): Promise<IssuedRefreshToken | null> {
     const now = new Date();
     const refreshToken = newSecret();
@@ -115,6 +115,16 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         expiresAt: session.expiresAt,
         spentAt: null,
       });
+      await this.events.record(
+        {
+          type: 'login.succeeded',
+          user: current,
+          clientId,
+          details: { sessionId: session.id, scope: session.scope },
+        },
+        context,
+        manager,
+      );
       return { session, refreshToken };
     });
   }
@@ -128,6 +138,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   async rotate(
     refreshToken: string,
     clientId: string,
+    actor: Actor,
   ): Promise<RotationResult> {
     const tokenHash = hashSecret(refreshToken);
     const now = new Date();
@@ -137,7 +148,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       async (manager): Promise<RotationResult> => {
         const presented = await manager.findOne(RefreshToken, {
           where: { tokenHash },
-          relations: { session: true },
+          relations: { session: { user: true } },
         });
         const session = presented?.session;
         if (!presented || !session) return { ok: false, reason: 'unknown' };
@@ -159,6 +170,16 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
             session.id,
             'refresh_token_reuse',
             now,
+          );
+          await this.events.record(
+            {
+              type: 'refresh_token.reuse_detected',
+              user: session.user,
+              clientId,
+              details: { sessionId: session.id },
+            },
+            actor,
+            manager,
           );
           return { ok: false, reason: 'reused', session };
         }
@@ -220,20 +241,21 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Ends one session of this user; false when the user has no such session. */
-  async endForUser(
-    userId: string,
+  endForUser(
+    user: User,
     sessionId: string,
     reason: SessionEndReason,
+    actor: Actor,
   ): Promise<boolean> {
-    const result = await this.sessions.update(
-      { id: sessionId, userId, endedAt: IsNull() },
-      { endedAt: new Date(), endReason: reason },
-    );
-    return result.affected === 1;
+    return this.endRecorded({ id: sessionId, userId: user.id }, reason, actor);
   }
 
-  async end(sessionId: string, reason: SessionEndReason): Promise<void> {
-    await this.endWithin(this.sessions, sessionId, reason, new Date());
+  async end(
+    sessionId: string,
+    reason: SessionEndReason,
+    actor: Actor = {},
+  ): Promise<void> {
+    await this.endRecorded({ id: sessionId }, reason, actor);
   }
 
   /** Pass the manager of a transaction that also changed the user, so that both land together. */
@@ -257,7 +279,10 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Removes expired refresh tokens and sessions ended or expired long enough ago. */
+  /**
+   * Removes expired refresh tokens, sessions ended or expired long enough
+   * ago, and audit events past their retention.
+   */
   async removeStale(now = new Date()): Promise<void> {
     const horizon = new Date(now.getTime() - ENDED_SESSION_RETENTION_MS);
     await this.dataSource
@@ -265,6 +290,39 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       .delete({ expiresAt: LessThan(now) });
     await this.sessions.delete({ expiresAt: LessThan(horizon) });
     await this.sessions.delete({ endedAt: LessThan(horizon) });
+    await this.auditEvents.removeExpired(now);
+  }
+
+  /** Ends the session these conditions find, if it is live, and says so in the audit log. */
+  private endRecorded(
+    where: { id: string; userId?: string },
+    reason: SessionEndReason,
+    actor: Actor,
+  ): Promise<boolean> {
+    return inTransaction(this.dataSource, async (manager) => {
+      const session = await manager.findOne(Session, {
+        where: { ...where, endedAt: IsNull() },
+        relations: { user: true },
+      });
+      if (session === null) return false;
+      await this.endWithin(
+        manager.getRepository(Session),
+        session.id,
+        reason,
+        new Date(),
+      );
+      await this.events.record(
+        {
+          type: 'session.ended',
+          user: session.user,
+          clientId: session.clientId,
+          details: { sessionId: session.id, reason },
+        },
+        actor,
+        manager,
+      );
+      return true;
+    });
   }
 
   private async endWithin(

@@ -23,6 +23,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Actor } from '../audit/actor.js';
+import { CurrentActor } from '../audit/actor.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import {
   Authenticated,
@@ -67,14 +69,24 @@ export class UsersController {
   async registerUser(
     @Body() body: CreateUserDto,
     @CurrentPrincipal() principal: AccessPrincipal | undefined,
+    @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UserDto> {
-    if (!this.registrationOpen && !principal?.scopes.includes('users:write')) {
+    const byAdmin = principal?.scopes.includes('users:write') === true;
+    if (!this.registrationOpen && !byAdmin) {
       throw new ForbiddenException(
         'Registration is closed: an administrator creates accounts.',
       );
     }
-    const user = await this.users.create(body.username, body.password);
+    const user = await this.users.create(
+      body.username,
+      body.password,
+      ['user'],
+      {
+        by: byAdmin ? 'admin' : 'self',
+        actor,
+      },
+    );
     void reply.header('Location', `/users/${user.id}`);
     return UserDto.from(user);
   }
@@ -115,11 +127,13 @@ export class UsersController {
   async changePassword(
     @CurrentUser() user: User,
     @Body() body: ChangePasswordDto,
+    @CurrentActor() actor: Actor,
   ): Promise<void> {
     await this.users.changePassword(
       user,
       body.currentPassword,
       body.newPassword,
+      actor,
     );
   }
 
@@ -128,8 +142,11 @@ export class UsersController {
   @Delete('me')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
-  async deleteCurrentUser(@CurrentUser() user: User): Promise<void> {
-    await this.users.remove(user);
+  async deleteCurrentUser(
+    @CurrentUser() user: User,
+    @CurrentActor() actor: Actor,
+  ): Promise<void> {
+    await this.users.remove(user, actor);
   }
 
   /** List users, a page at a time (administrators) */
@@ -170,8 +187,11 @@ export class UsersController {
   async updateUser(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: AdminUpdateUserDto,
+    @CurrentActor() actor: Actor,
   ): Promise<UserDto> {
-    return UserDto.from(await this.users.update(await this.existing(id), body));
+    return UserDto.from(
+      await this.users.update(await this.existing(id), body, actor),
+    );
   }
 
   /** Delete any user (administrators) */
@@ -182,8 +202,9 @@ export class UsersController {
   @ApiProblemResponses(400, 404)
   async deleteUser(
     @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentActor() actor: Actor,
   ): Promise<void> {
-    await this.users.remove(await this.existing(id));
+    await this.users.remove(await this.existing(id), actor);
   }
 
   private async existing(id: string): Promise<User> {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicyConstraint } from './password-policy.constraint.js';
@@ -9,7 +10,7 @@ import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), SessionsModule],
+  imports: [TypeOrmModule.forFeature([User]), SessionsModule, AuditModule],
   controllers: [UsersController],
   providers: [
     UsersService,

@@ -3,6 +3,12 @@ import { ConflictException, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, Raw, Repository } from 'typeorm';
+import type { Actor } from '../audit/actor.js';
+import type {
+  LoginFailure,
+  SecurityEvent,
+} from '../audit/security-events.service.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import { ValidationProblemException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction } from '../database/transaction.js';
@@ -18,6 +24,14 @@ export interface UserPage {
   total: number;
 }
 
+/** A password check: the user, or why there is none (for the audit log, never for the caller). */
+export type CredentialCheck =
+  | { user: User; failure?: undefined }
+  | { user: User | null; failure: Exclude<LoginFailure, 'superseded'> };
+
+/** Who registered an account: its owner, an administrator, or ADMIN_USERNAME at start-up. */
+export type RegisteredBy = 'self' | 'admin' | 'configuration';
+
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UsersService.name);
@@ -28,6 +42,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly sessions: SessionsService,
+    private readonly events: SecurityEvents,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
@@ -46,7 +61,9 @@ export class UsersService implements OnApplicationBootstrap {
       throw new Error(`Invalid configuration:\n  ADMIN_PASSWORD: ${violation}`);
     }
     try {
-      await this.create(username, password, ['user', 'admin']);
+      await this.create(username, password, ['user', 'admin'], {
+        by: 'configuration',
+      });
       this.logger.log(
         `Created the admin user "${normalizeUsername(username)}"`,
       );
@@ -61,6 +78,7 @@ export class UsersService implements OnApplicationBootstrap {
     username: string,
     password: string,
     roles: Role[] = ['user'],
+    { by, actor = {} }: { by: RegisteredBy; actor?: Actor } = { by: 'self' },
   ): Promise<User> {
     const normalized = normalizeUsername(username);
     if (await this.users.existsBy({ username: normalized })) {
@@ -79,7 +97,19 @@ export class UsersService implements OnApplicationBootstrap {
       tokensValidAfter: null,
     });
     try {
-      return await this.users.save(user);
+      return await inTransaction(this.dataSource, async (manager) => {
+        const created = await manager.save(user);
+        await this.events.record(
+          {
+            type: 'user.registered',
+            user: created,
+            details: { by, roles },
+          },
+          actor,
+          manager,
+        );
+        return created;
+      });
     } catch (error) {
       // Two registrations of one name at once: the unique index decides.
       if (isUniqueViolation(error)) throw usernameTaken();
@@ -137,6 +167,7 @@ export class UsersService implements OnApplicationBootstrap {
     user: User,
     currentPassword: string,
     newPassword: string,
+    actor: Actor = {},
   ): Promise<void> {
     if (!(await this.hasher.verify(currentPassword, user.passwordHash))) {
       throw new ValidationProblemException([
@@ -164,6 +195,11 @@ export class UsersService implements OnApplicationBootstrap {
         { passwordHash, tokensValidAfter: new Date() },
       );
       await this.sessions.endAllForUser(user.id, 'password_changed', manager);
+      await this.events.record(
+        { type: 'password.changed', user },
+        actor,
+        manager,
+      );
     });
   }
 
@@ -171,8 +207,14 @@ export class UsersService implements OnApplicationBootstrap {
   async update(
     user: User,
     changes: { isActive?: boolean; roles?: Role[] },
+    actor: Actor = {},
   ): Promise<User> {
     const deactivating = changes.isActive === false && user.isActive;
+    const reactivating = changes.isActive === true && !user.isActive;
+    const rolesChanged =
+      changes.roles !== undefined &&
+      [...new Set(changes.roles)].sort().join(' ') !==
+        [...user.roles].sort().join(' ');
     await inTransaction(this.dataSource, async (manager) => {
       await manager.update(
         User,
@@ -187,13 +229,37 @@ export class UsersService implements OnApplicationBootstrap {
       );
       if (deactivating)
         await this.sessions.endAllForUser(user.id, 'user_deactivated', manager);
+      const record = (event: Omit<SecurityEvent, 'user'>) =>
+        this.events.record({ ...event, user }, actor, manager);
+      if (deactivating) await record({ type: 'user.deactivated' });
+      if (reactivating) await record({ type: 'user.reactivated' });
+      if (rolesChanged) {
+        await record({
+          type: 'user.roles_changed',
+          details: { from: user.roles, to: changes.roles! },
+        });
+      }
     });
     return this.users.findOneByOrFail({ id: user.id });
   }
 
-  /** Deletes the user; their sessions and refresh tokens go with them. */
-  async remove(user: User): Promise<void> {
-    await this.users.delete({ id: user.id });
+  /**
+   * Deletes the user; their sessions and refresh tokens go with them, their
+   * audit events stay.
+   */
+  async remove(user: User, actor: Actor = {}): Promise<void> {
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.delete(User, { id: user.id });
+      await this.events.record(
+        {
+          type: 'user.deleted',
+          user,
+          details: { by: actor.id === user.id ? 'self' : 'admin' },
+        },
+        actor,
+        manager,
+      );
+    });
   }
 
   findByUsername(username: string): Promise<User | null> {
@@ -209,13 +275,23 @@ export class UsersService implements OnApplicationBootstrap {
     username: string,
     password: string,
   ): Promise<User | null> {
+    const check = await this.checkCredentials(username, password);
+    return check.failure === undefined ? check.user : null;
+  }
+
+  /** verifyCredentials, telling why a check failed. */
+  async checkCredentials(
+    username: string,
+    password: string,
+  ): Promise<CredentialCheck> {
     const user = await this.findByUsername(username);
     if (user === null) {
       await this.hasher.verifyNothing(password);
-      return null;
+      return { user: null, failure: 'unknown_user' };
     }
-    if (!(await this.hasher.verify(password, user.passwordHash))) return null;
-    if (!user.isActive) return null;
+    if (!(await this.hasher.verify(password, user.passwordHash)))
+      return { user, failure: 'wrong_password' };
+    if (!user.isActive) return { user, failure: 'inactive_account' };
     if (this.hasher.needsRehash(user.passwordHash)) {
       user.passwordHash = await this.hasher.hash(password);
       await this.users.update(
@@ -223,7 +299,7 @@ export class UsersService implements OnApplicationBootstrap {
         { passwordHash: user.passwordHash },
       );
     }
-    return user;
+    return { user };
   }
 }
 

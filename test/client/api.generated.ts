@@ -246,6 +246,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List security events, newest first (administrators) */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -272,6 +289,23 @@ export interface paths {
         };
         /** Readiness: the database answers */
         get: operations["checkReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (METRICS=open: anyone; METRICS=bearer: a token with metrics:read) */
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -587,6 +621,51 @@ export interface components {
             bearer_methods_supported: string[];
             resource_signing_alg_values_supported: string[];
             resource_documentation: string;
+        };
+        AuditEventDto: {
+            /** @enum {string} */
+            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated";
+            /**
+             * @description Non-secret facts, such as a session id or a reason.
+             * @example {
+             *       "sessionId": "3c1e2a4b-5d6f-4a7b-8c9d-0e1f2a3b4c5d"
+             *     }
+             */
+            details: {
+                [key: string]: string | number | boolean | string[];
+            } | null;
+            /** @example 0b8f3d5e-6a0c-4a4f-8f2e-1d7c9b3a2e10 */
+            id: string;
+            /** Format: date-time */
+            occurredAt: string;
+            /**
+             * @description The account the event is about; kept after the account is deleted.
+             * @example 7f0c1f7e-3b5a-4d0e-9a55-2f6f4c1d9b0e
+             */
+            userId: string | null;
+            /**
+             * @description The username at the time; for a failed login, the name attempted.
+             * @example alice
+             */
+            username: string | null;
+            /** @description The user or client whose access token made the change, when it was not the token endpoint. */
+            actorId: string | null;
+            /**
+             * @description The OAuth client the request came through.
+             * @example public
+             */
+            clientId: string | null;
+            /** @example 203.0.113.7 */
+            ipAddress: string | null;
+            /** @example Mozilla/5.0 (X11; Linux x86_64) */
+            userAgent: string | null;
+        };
+        AuditEventPageDto: {
+            items: components["schemas"]["AuditEventDto"][];
+            /** @description Events matching the filter, across all pages. */
+            total: number;
+            page: number;
+            limit: number;
         };
         HealthIndicatorStatusDto: {
             /**
@@ -2056,6 +2135,96 @@ export interface operations {
             };
         };
     };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+                /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them by commas. */
+                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated")[];
+                /** @description Only events at or after this instant (ISO 8601). */
+                since?: string;
+                /** @description Only events at or before this instant (ISO 8601). */
+                until?: string;
+                /** @description Only events about this user (deleted users included). */
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPageDto"];
+                };
+            };
+            /** @description The request is invalid; `errors` names each invalid field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "password must be at least 15 characters; this one is 9",
+                     *       "instance": "/users",
+                     *       "errors": [
+                     *         {
+                     *           "field": "password",
+                     *           "message": "password must be at least 15 characters; this one is 9"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
     checkLiveness: {
         parameters: {
             query?: never;
@@ -2125,6 +2294,80 @@ export interface operations {
                      *       "status": 503,
                      *       "detail": "The database does not answer.",
                      *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Prometheus text exposition format: HTTP requests, logins, tokens issued, refresh-token reuse, process metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];

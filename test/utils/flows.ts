@@ -44,7 +44,8 @@ export const ADMIN_ENV = {
 };
 
 /** Every scope an administrator's password grant receives. */
-export const ADMIN_SCOPE = 'profile users:read users:write clients:write';
+export const ADMIN_SCOPE =
+  'profile users:read users:write clients:write audit:read metrics:read';
 
 /** RFC 6749 §5.1: a successful token response. */
 export interface TokenBody {

@@ -1,7 +1,7 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { JWK } from 'jose';
 import { calculateJwkThumbprint } from 'jose';
 import type { KeyObject } from 'node:crypto';
@@ -12,8 +12,12 @@ import {
 } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
+import type { Actor } from '../../audit/actor.js';
+import { SecurityEvents } from '../../audit/security-events.service.js';
 import type { AppConfig } from '../../config/env.js';
+import { inTransaction } from '../../database/transaction.js';
 import { SigningKey } from './signing-key.entity.js';
 
 /**
@@ -79,6 +83,8 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: SecurityEvents,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
     /*
@@ -148,12 +154,15 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
    * Adds a new key pair, one generation above the newest, which signs every
    * token from now on; this instance uses it at once, the others at their
    * next refresh. Tokens signed before keep verifying until they expire.
+   * The audit log records it; `actor` is empty when the command rotates.
    */
-  async rotate(): Promise<{ kid: string; generation: number }> {
+  async rotate(
+    actor: Actor = {},
+  ): Promise<{ kid: string; generation: number }> {
     const pair = await generateStoredPair();
     let generation = (await this.newestGeneration()) + 1;
     try {
-      await this.insertKey(pair, generation);
+      await this.insertRotatedKey(pair, generation, actor);
     } catch (error) {
       // Another instance rotated at the same moment and took this
       // generation (it is unique): take the next. Only once, as a second
@@ -162,7 +171,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       const newest = await this.newestGeneration();
       if (newest < generation) throw error;
       generation = newest + 1;
-      await this.insertKey(pair, generation);
+      await this.insertRotatedKey(pair, generation, actor);
     }
     await this.reload();
     if (this.configuredKey !== undefined) {
@@ -285,18 +294,43 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  private insertRotatedKey(
+    pair: StoredPair,
+    generation: number,
+    actor: Actor,
+  ): Promise<void> {
+    return inTransaction(this.dataSource, async (manager) => {
+      await this.insertKey(pair, generation, { manager });
+      await this.events.record(
+        {
+          type: 'signing_key.rotated',
+          details: { kid: pair.kid, generation },
+        },
+        actor,
+        manager,
+      );
+    });
+  }
+
   private async insertKey(
     pair: StoredPair,
     generation: number,
-    { orIgnore = false } = {},
+    {
+      orIgnore = false,
+      manager = this.keys.manager,
+    }: { orIgnore?: boolean; manager?: EntityManager } = {},
   ): Promise<void> {
-    const insert = this.keys.createQueryBuilder().insert().values({
-      kid: pair.kid,
-      generation,
-      algorithm: SIGNING_ALGORITHM,
-      publicKey: pair.publicKey,
-      privateKey: pair.privateKey,
-    });
+    const insert = manager
+      .getRepository(SigningKey)
+      .createQueryBuilder()
+      .insert()
+      .values({
+        kid: pair.kid,
+        generation,
+        algorithm: SIGNING_ALGORITHM,
+        publicKey: pair.publicKey,
+        privateKey: pair.privateKey,
+      });
     await (orIgnore ? insert.orIgnore() : insert).execute();
   }
 }

@@ -1,5 +1,6 @@
 import { CreateUsersAndSigningKeys1764316800000 } from './1764316800000-create-users-and-signing-keys.js';
 import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-sessions-and-clients.js';
+import { CreateAuditEvents1764489600000 } from './1764489600000-create-audit-events.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -9,4 +10,5 @@ import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-se
 export const migrations = [
   CreateUsersAndSigningKeys1764316800000,
   CreateSessionsAndClients1764403200000,
+  CreateAuditEvents1764489600000,
 ];

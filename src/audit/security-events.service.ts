@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager } from 'typeorm';
+import { Repository } from 'typeorm';
+import type { IssuedGrantType } from '../metrics/metrics.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import type { Actor } from './actor.js';
+import type { AuditDetails, AuditEventType } from './audit-event.entity.js';
+import { AuditEvent } from './audit-event.entity.js';
+
+export interface SecurityEvent {
+  type: AuditEventType;
+  /** The account the event is about; for a failed login, only the name may be known. */
+  user?: { id: string | null; username: string } | null;
+  clientId?: string | null;
+  /** Non-secret facts only: a test scans every stored row for the secrets it used. */
+  details?: AuditDetails;
+}
+
+/** Why a password-grant login failed, as the audit log tells an administrator. */
+export type LoginFailure =
+  | 'unknown_user'
+  | 'wrong_password'
+  | 'inactive_account'
+  /** The password changed or the account was deactivated while the login ran. */
+  | 'superseded';
+
+/**
+ * The one seam through which security events leave a trace: the audit row
+ * and, for the events Prometheus counts, the counter. Pass the manager of
+ * the transaction that makes the change, so that an event never outlives a
+ * change that rolled back.
+ */
+@Injectable()
+export class SecurityEvents {
+  constructor(
+    @InjectRepository(AuditEvent)
+    private readonly events: Repository<AuditEvent>,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async record(
+    event: SecurityEvent,
+    actor: Actor = {},
+    manager: EntityManager = this.events.manager,
+  ): Promise<void> {
+    await manager.insert(AuditEvent, {
+      occurredAt: new Date(),
+      type: event.type,
+      userId: event.user?.id ?? null,
+      username: event.user?.username.slice(0, 64) ?? null,
+      actorId: actor.id ?? null,
+      clientId: event.clientId?.slice(0, 64) ?? null,
+      ipAddress: actor.ipAddress?.slice(0, 64) ?? null,
+      userAgent: actor.userAgent?.slice(0, 512) ?? null,
+      details: event.details ?? null,
+    });
+    this.count(event);
+  }
+
+  /** A failed password-grant login: the name attempted, never the password. */
+  loginFailed(
+    attempt: {
+      username: string;
+      user: { id: string; username: string } | null;
+      clientId: string;
+      reason: LoginFailure;
+    },
+    actor: Actor,
+  ): Promise<void> {
+    return this.record(
+      {
+        type: 'login.failed',
+        user: attempt.user ?? { id: null, username: attempt.username },
+        clientId: attempt.clientId,
+        details: { reason: attempt.reason },
+      },
+      actor,
+    );
+  }
+
+  /**
+   * Refreshes and client_credentials tokens are routine, every few minutes
+   * per client: counted, not written to the audit log, which they would drown.
+   */
+  tokenIssued(grantType: Exclude<IssuedGrantType, 'password'>): void {
+    this.metrics.countTokenIssued(grantType);
+  }
+
+  private count({ type, details }: SecurityEvent): void {
+    switch (type) {
+      case 'login.succeeded':
+        this.metrics.countLogin('success');
+        this.metrics.countTokenIssued('password');
+        break;
+      case 'login.failed': {
+        const reason = details?.reason as LoginFailure;
+        this.metrics.countLogin(
+          reason === 'unknown_user' || reason === 'wrong_password'
+            ? 'invalid_credentials'
+            : reason,
+        );
+        break;
+      }
+      case 'refresh_token.reuse_detected':
+        this.metrics.countRefreshTokenReuse();
+        break;
+    }
+  }
+}
