@@ -25,7 +25,8 @@ const PINO_LEVELS: Record<AppConfig['LOG_LEVEL'], Level> = {
  * per request, each carrying the request's `reqId` (assigned by Fastify, see
  * createHttpAdapter). JSON lines, except readable lines in development.
  *
- * @param destination where the lines go instead of stdout (tests read them).
+ * @param destination where the lines go instead of stdout (tests read them),
+ * formatted as NODE_ENV says.
  * nestjs-pino builds its logger once per process: the first app's settings
  * serve every app created after it.
  */
@@ -39,10 +40,9 @@ export function loggingModule(destination?: DestinationStream): DynamicModule {
         config.get('LOG_LEVEL', { infer: true }),
       );
       const stream =
-        destination ??
-        (config.get('NODE_ENV', { infer: true }) === 'development'
-          ? await prettyStream()
-          : undefined);
+        config.get('NODE_ENV', { infer: true }) === 'development'
+          ? await prettyStream(destination)
+          : destination;
       return {
         pinoHttp: stream ? [options, stream] : options,
         // nestjs-pino's default, `{/*splat}`, matches no request under
@@ -90,9 +90,12 @@ function requestLine(
  * transport: a transport's worker thread can keep the process alive or lose
  * the last lines at exit, and a developer's machine needs no throughput.
  */
-async function prettyStream(): Promise<DestinationStream> {
+async function prettyStream(
+  destination?: DestinationStream,
+): Promise<DestinationStream> {
   const { default: pretty } = await import('pino-pretty');
   return pretty({
+    destination: destination ?? 1,
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',
     singleLine: true,
