@@ -7,6 +7,7 @@ import {
   it,
 } from '@jest/globals';
 import { PinoLogger } from 'nestjs-pino';
+import { Writable } from 'node:stream';
 import type { Response } from 'supertest';
 import {
   ADMIN,
@@ -40,7 +41,12 @@ const UUID =
  * file shares one app and one capture.
  */
 const written: string[] = [];
-const capture = { write: (line: string) => void written.push(line) };
+const capture = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    written.push(chunk.toString());
+    done();
+  },
+});
 
 /** The lines written so far, parsed; throws if one is not a JSON object. */
 const logLines = (): LogLine[] =>
