@@ -144,6 +144,8 @@ describe('logs', () => {
       expect(requestLineOf(response).reqId).toBe('gateway-7f3a.1:42_Z');
     });
 
+    // CR and LF never get this far: Node's HTTP parser answers 400 itself
+    // (request-id.spec.ts shows they would be refused too).
     it.each([
       ['too long', 'a'.repeat(129)],
       ['with a space', 'abc def'],
@@ -216,26 +218,26 @@ describe('logs', () => {
       const first = await login('reuser');
       await refresh(first.refresh_token).expect(200);
 
+      written.length = 0;
+
       // Presenting a spent refresh token ends the session and logs a warning.
       const reuse = await refresh(first.refresh_token)
         .set('X-Request-Id', 'reuse-1')
         .expect(400);
 
-      const lines = linesOf('reuse-1');
-      expect(lines).toEqual([
+      expect(reuse.headers['x-request-id']).toBe('reuse-1');
+      expect(logLines()).toEqual([
         expect.objectContaining({
+          reqId: 'reuse-1',
           level: 40,
           context: 'SessionsService',
           msg: expect.stringContaining('Refresh token reuse detected'),
         }),
-        expect.objectContaining({ msg: 'POST /auth/token 400' }),
+        expect.objectContaining({
+          reqId: 'reuse-1',
+          msg: 'POST /auth/token 400',
+        }),
       ]);
-      // No line of that request went out without its id.
-      const during = logLines().filter((line) =>
-        line.msg.includes('Refresh token reuse detected'),
-      );
-      expect(during).toHaveLength(1);
-      expect(reuse.headers['x-request-id']).toBe('reuse-1');
     });
   });
 
