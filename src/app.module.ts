@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DestinationStream } from 'pino';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
@@ -13,6 +14,7 @@ import { validateEnv } from './config/env.js';
 import { ClientsModule } from './clients/clients.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { loggingModule } from './logging/logging.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -21,9 +23,11 @@ export class AppModule {
   /**
    * @param overrides variables that win over the environment: tests use
    * them to give each app its own database and settings.
+   * @param logDestination where log lines go instead of stdout (tests read them).
    */
   static async forRoot(
     overrides: Record<string, string> = {},
+    logDestination?: DestinationStream,
   ): Promise<DynamicModule> {
     return {
       module: AppModule,
@@ -33,6 +37,7 @@ export class AppModule {
           cache: true,
           validate: (raw) => validateEnv({ ...raw, ...overrides }),
         }),
+        loggingModule(logDestination),
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<AppConfig, true>) => ({

@@ -1,30 +1,36 @@
 import helmet from '@fastify/helmet';
-import type { LogLevel } from '@nestjs/common';
-import { ConsoleLogger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
-import type { AppConfig } from './config/env.js';
+import { Logger } from 'nestjs-pino';
+import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 import { createOpenApiDocument, setupSwaggerUi } from './swagger.js';
 
 /** Auth requests are small; a large body is an attack or a mistake. */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    // Requests are logged by the app's logger, never with their bodies or headers.
+    // Requests are logged by the app's logger (src/logging), never with their bodies or headers.
     logger: false,
     return503OnClosing: true,
+    // Fastify names each request before anything else runs; the logger reads this id.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   });
+  // Set first, so every response carries it: errors, 404s and Fastify's own 413 and 415 too.
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  return adapter;
 }
 
 /** Everything between creating the app and listening, shared with the tests. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
-  const config = app.get<ConfigService<AppConfig, true>>(ConfigService);
-  app.useLogger(createLogger(config));
+  app.useLogger(app.get(Logger));
   // Lets class-validator constraints (the password policy) be Nest providers. Through
   // ModuleRef: a miss on the app itself would abort the process, not throw.
   const modules = app.get(ModuleRef);
@@ -56,21 +62,4 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   app.enableShutdownHooks();
   setupSwaggerUi(app, await createOpenApiDocument(app));
-}
-
-function createLogger(config: ConfigService<AppConfig, true>): ConsoleLogger {
-  const level = config.get('LOG_LEVEL', { infer: true });
-  const order: LogLevel[] = [
-    'fatal',
-    'error',
-    'warn',
-    'log',
-    'debug',
-    'verbose',
-  ];
-  const cut = order.indexOf(level === 'info' ? 'log' : level);
-  return new ConsoleLogger({
-    logLevels: order.slice(0, cut + 1),
-    json: config.get('NODE_ENV', { infer: true }) === 'production',
-  });
 }

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
@@ -25,23 +26,31 @@ export const TEST_PUBLIC_URL = 'http://auth.test';
  * Passport's strategies are process-wide: the app created last serves the
  * logins and token checks of every app in the test file. A test that opens
  * a second app closes both before the next test uses the first.
+ *
+ * The logger is process-wide too (nestjs-pino builds it once): the first
+ * app's LOG_LEVEL, NODE_ENV and `logDestination` serve every app of the file.
+ * Logs go to stdout at level `error` unless a test asks otherwise.
  */
 export async function createTestApp(
   env: Record<string, string> = {},
+  { logDestination }: { logDestination?: DestinationStream } = {},
 ): Promise<TestApp> {
   const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
   const databaseUrl =
     env.DATABASE_URL ?? `sqlite:${join(directory, 'auth.sqlite')}`;
   // ConfigModule copies validated values into process.env; keep apps of one file apart.
   const savedEnv = { ...process.env };
-  const module = await AppModule.forRoot({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
-    BCRYPT_COST: '4',
-    PUBLIC_URL: TEST_PUBLIC_URL,
-    ...env,
-    DATABASE_URL: databaseUrl,
-  });
+  const module = await AppModule.forRoot(
+    {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      BCRYPT_COST: '4',
+      PUBLIC_URL: TEST_PUBLIC_URL,
+      ...env,
+      DATABASE_URL: databaseUrl,
+    },
+    logDestination,
+  );
   process.env = savedEnv;
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
