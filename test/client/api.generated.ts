@@ -727,9 +727,9 @@ export type $defs = Record<string, never>;
 export interface operations {
     listUsers: {
         parameters: {
-            query: {
-                page: number;
-                limit: number;
+            query?: {
+                page?: number;
+                limit?: number;
                 /** @description Users whose username contains this text (case-insensitive). */
                 username?: string;
             };

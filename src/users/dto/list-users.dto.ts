@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsInt,
@@ -11,6 +12,8 @@ import { UserDto } from './user.dto.js';
 
 export class ListUsersQueryDto {
   /** @example 1 */
+  // The plugin reads `= 1` as required; the query may omit it.
+  @ApiPropertyOptional()
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -19,6 +22,7 @@ export class ListUsersQueryDto {
   page: number = 1;
 
   /** @example 20 */
+  @ApiPropertyOptional()
   @IsOptional()
   @Type(() => Number)
   @IsInt()
