@@ -6,6 +6,10 @@ import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
+import {
+  sendClientError,
+  sendFrameworkError,
+} from './common/http-error.filter.js';
 import type { AppConfig } from './config/env.js';
 import { createOpenApiDocument, setupSwaggerUi } from './swagger.js';
 
@@ -18,6 +22,9 @@ export function createHttpAdapter(): FastifyAdapter {
     // Requests are logged by the app's logger, never with their bodies or headers.
     logger: false,
     return503OnClosing: true,
+    // Errors before routing are answered in the service's own format too.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: sendClientError,
   });
 }
 

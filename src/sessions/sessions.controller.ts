@@ -6,9 +6,9 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ParseUuid } from '../common/validation.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import { Authenticated } from '../auth/auth.decorators.js';
 import {
@@ -50,7 +50,7 @@ export class SessionsController {
   @ApiProblemResponses(400, 404)
   async endOwnSession(
     @CurrentUser() user: User,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ParseUuid()) id: string,
   ): Promise<void> {
     if (!(await this.sessions.endForUser(user.id, id, 'logout'))) {
       throw new NotFoundException('You have no active session with this id.');

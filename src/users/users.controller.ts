@@ -8,7 +8,6 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Put,
@@ -23,6 +22,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ParseUuid } from '../common/validation.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import {
   Authenticated,
@@ -156,9 +156,7 @@ export class UsersController {
   @Get(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
-  async getUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<UserDto> {
+  async getUser(@Param('id', ParseUuid()) id: string): Promise<UserDto> {
     return UserDto.from(await this.existing(id));
   }
 
@@ -168,7 +166,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
   async updateUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ParseUuid()) id: string,
     @Body() body: AdminUpdateUserDto,
   ): Promise<UserDto> {
     return UserDto.from(await this.users.update(await this.existing(id), body));
@@ -180,9 +178,7 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
   @ApiProblemResponses(400, 404)
-  async deleteUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<void> {
+  async deleteUser(@Param('id', ParseUuid()) id: string): Promise<void> {
     await this.users.remove(await this.existing(id));
   }
 
