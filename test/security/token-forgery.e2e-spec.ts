@@ -337,7 +337,7 @@ describe('token forgery', () => {
       const response = await client.me(token);
 
       expectInvalidToken(response, '/users/me');
-      expect(await databaseSnapshot(testApp)).toBe(before);
+      expect(await databaseSnapshot(testApp)).toEqual(before);
       await expectAliceUnharmed();
     });
   });
@@ -373,7 +373,7 @@ describe('token forgery', () => {
         .send({ token, client_id: 'public' });
 
       expect(response.status).toBe(200);
-      expect(await databaseSnapshot(testApp)).toBe(before);
+      expect(await databaseSnapshot(testApp)).toEqual(before);
       await expectAliceUnharmed();
     });
   });
@@ -401,7 +401,7 @@ describe('token forgery', () => {
       const response = await client.refresh(aliceTokens.access_token);
 
       expectInvalidGrant(response);
-      expect(await databaseSnapshot(testApp)).toBe(before);
+      expect(await databaseSnapshot(testApp)).toEqual(before);
       await expectAliceUnharmed();
     });
 
@@ -413,7 +413,7 @@ describe('token forgery', () => {
       );
 
       expectInvalidGrant(response);
-      expect(await databaseSnapshot(testApp)).toBe(before);
+      expect(await databaseSnapshot(testApp)).toEqual(before);
     });
 
     it('RFC 6749 §2.3: an access token as client authentication answers 401 invalid_client', async () => {

@@ -13,11 +13,13 @@ const TABLES = [
 ] as const;
 
 /**
- * Every row of every table, as text: an attack that was refused must leave
+ * Every row of every table: an attack that was refused must leave
  * this exactly as it was (no password, role or isActive changed, no new
  * session, refresh token, client or key, nothing deleted).
  */
-export async function databaseSnapshot(testApp: TestApp): Promise<string> {
+export async function databaseSnapshot(
+  testApp: TestApp,
+): Promise<Record<string, unknown[]>> {
   const dataSource = testApp.app.get(DataSource);
   const tables: Record<string, unknown[]> = {};
   for (const table of TABLES) {
@@ -25,7 +27,7 @@ export async function databaseSnapshot(testApp: TestApp): Promise<string> {
       `SELECT * FROM "${table}" ORDER BY rowid`,
     );
   }
-  return JSON.stringify(tables);
+  return tables;
 }
 
 /**
