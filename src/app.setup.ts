@@ -8,8 +8,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
 import {
   sendClientError,
+  sendError,
   sendFrameworkError,
 } from './common/http-error.filter.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth.js';
 import type { AppConfig } from './config/env.js';
 import { createOpenApiDocument, setupSwaggerUi } from './swagger.js';
 
@@ -59,8 +61,21 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       },
     },
   });
+  const fastify = app.getHttpAdapter().getInstance();
   // Every body here is JSON or a form; Fastify's text/plain parser would hand a DTO a string.
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('preValidation', async (request, reply) => {
+    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) {
+      const detail = `The body nests deeper than ${MAX_BODY_DEPTH} levels.`;
+      sendError(request, reply, {
+        status: 400,
+        detail,
+        headers: {},
+        fieldErrors: [{ field: 'body', message: detail }],
+      });
+      return reply;
+    }
+  });
   app.enableShutdownHooks();
   setupSwaggerUi(app, await createOpenApiDocument(app));
 }

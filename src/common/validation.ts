@@ -5,6 +5,12 @@ import type { FieldError } from './http-problem.exception.js';
 import { ValidationProblemException } from './http-problem.exception.js';
 
 /**
+ * A body with thousands of unknown keys would get an answer ten times its
+ * size; the first errors are enough to fix the request.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
+/**
  * DTOs are whitelists: an unknown field is an error, so a caller cannot
  * slip `roles` or `isActive` into a body.
  */
@@ -16,7 +22,9 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
-      new ValidationProblemException(unique(flatten(errors))),
+      new ValidationProblemException(
+        unique(flatten(errors)).slice(0, MAX_FIELD_ERRORS),
+      ),
   });
 }
 
