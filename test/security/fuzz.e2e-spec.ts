@@ -13,7 +13,7 @@ import {
   tokenClient,
 } from '../utils/flows.js';
 import type { CreatedClient, TokenBody } from '../utils/flows.js';
-import { expectNoLeak } from '../utils/security.js';
+import { expectNoLeak, OAUTH_DESCRIPTION_CHARSET } from '../utils/security.js';
 import type { TestApp } from '../utils/test-app.js';
 import { createTestApp } from '../utils/test-app.js';
 
@@ -449,7 +449,8 @@ function expectWellFormed(response: Response, path: string) {
         error: expect.stringMatching(
           new RegExp(`^(${OAUTH_ERRORS.join('|')})$`),
         ),
-        error_description: expect.any(String),
+        // RFC 6749 §5.2: printable ASCII without `"` or `\`.
+        error_description: expect.stringMatching(OAUTH_DESCRIPTION_CHARSET),
       },
     });
     return;

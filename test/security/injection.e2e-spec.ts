@@ -14,7 +14,11 @@ import {
   tokenClient,
 } from '../utils/flows.js';
 import type { CreatedClient } from '../utils/flows.js';
-import { databaseSnapshot, expectNoLeak } from '../utils/security.js';
+import {
+  databaseSnapshot,
+  expectNoLeak,
+  OAUTH_DESCRIPTION_CHARSET,
+} from '../utils/security.js';
 import type { TestApp } from '../utils/test-app.js';
 import { createTestApp } from '../utils/test-app.js';
 
@@ -114,6 +118,9 @@ describe('injection', () => {
       const response = await tokens.tokenRequest({ grant_type: payload });
       expectOAuthError(response, 400, 'unsupported_grant_type');
       expectNoLeak(response);
+      expect(response.body.error_description).toMatch(
+        OAUTH_DESCRIPTION_CHARSET,
+      );
     });
 
     it('POST /auth/revoke: as the token: 200, nothing revoked', async () => {
@@ -304,6 +311,9 @@ describe('injection', () => {
         .send(form);
       expectOAuthError(response, 400, 'invalid_request');
       expect(response.body.error_description).toContain(name);
+      expect(response.body.error_description).toMatch(
+        OAUTH_DESCRIPTION_CHARSET,
+      );
     });
   });
 });

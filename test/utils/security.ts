@@ -56,3 +56,6 @@ export function expectNoLeak(response: Response): void {
     });
   }
 }
+
+/** RFC 6749 §5.2: error_description is printable ASCII without `"` or `\\`. */
+export const OAUTH_DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
