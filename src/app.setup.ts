@@ -5,6 +5,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+import {
+  sendClientError,
+  sendError,
+  sendFrameworkError,
+} from './common/http-error.filter.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth.js';
 import { createOpenApiDocument, setupSwaggerUi } from './swagger.js';
 
 /** Auth requests are small; a large body is an attack or a mistake. */
@@ -19,6 +25,9 @@ export function createHttpAdapter(): FastifyAdapter {
     // Fastify names each request before anything else runs; the logger reads this id.
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Errors before routing are answered in the service's own format too.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: sendClientError,
   });
   // Set first, so every response carries it: errors, 404s and Fastify's own 413 and 415 too.
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
@@ -58,8 +67,21 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       },
     },
   });
+  const fastify = app.getHttpAdapter().getInstance();
   // Every body here is JSON or a form; Fastify's text/plain parser would hand a DTO a string.
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('preValidation', async (request, reply) => {
+    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) {
+      const detail = `The body nests deeper than ${MAX_BODY_DEPTH} levels.`;
+      sendError(request, reply, {
+        status: 400,
+        detail,
+        headers: {},
+        fieldErrors: [{ field: 'body', message: detail }],
+      });
+      return reply;
+    }
+  });
   app.enableShutdownHooks();
   setupSwaggerUi(app, await createOpenApiDocument(app));
 }

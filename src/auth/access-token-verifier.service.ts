@@ -10,6 +10,7 @@ import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
 import { RevokedAccessToken } from './bearer-challenge.js';
 import {
+  CLOCK_SKEW_MS,
   SIGNING_ALGORITHM,
   SigningKeysService,
 } from './keys/signing-keys.service.js';
@@ -79,6 +80,14 @@ export class AccessTokenVerifier {
         'The token is not an access token (typ must be at+jwt).',
       );
     }
+    // RFC 7515 §4.1.11: a JWS whose `crit` names an extension the verifier
+    // does not understand MUST be refused; this service understands none,
+    // and jsonwebtoken does not look at `crit` at all.
+    if (header?.crit !== undefined) {
+      throw new UnacceptableTokenHeader(
+        'The token names critical header extensions this service does not support.',
+      );
+    }
     if (header?.alg !== SIGNING_ALGORITHM) {
       throw new UnacceptableTokenHeader(
         `The token must be signed with ${SIGNING_ALGORITHM}.`,
@@ -105,10 +114,21 @@ export class AccessTokenVerifier {
   async principalFor(
     claims: Partial<AccessTokenClaims>,
   ): Promise<AccessPrincipal> {
-    // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it and `sub`.
-    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string') {
+    // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it, `sub` and `iat`.
+    if (
+      typeof claims.exp !== 'number' ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.iat !== 'number'
+    ) {
       throw new RevokedAccessToken(
-        'The access token lacks a required claim (exp, sub).',
+        'The access token lacks a required claim (exp, sub, iat).',
+      );
+    }
+    // jsonwebtoken never looks at `iat`. One from the future would outlive
+    // the tokensValidAfter cut that a password change makes, so it is refused.
+    if (claims.iat * 1000 > Date.now() + CLOCK_SKEW_MS) {
+      throw new RevokedAccessToken(
+        'The access token was issued in the future.',
       );
     }
     const tokenScopes =
@@ -172,12 +192,8 @@ export class AccessTokenVerifier {
  * the cut but in its second passes this check, and is refused anyway: the
  * change ended its session.
  */
-function isIssuedBefore(
-  issuedAt: number | undefined,
-  cut: Date | null,
-): boolean {
-  if (cut === null) return false;
-  return issuedAt === undefined || issuedAt < Math.floor(cut.getTime() / 1000);
+function isIssuedBefore(issuedAt: number, cut: Date | null): boolean {
+  return cut !== null && issuedAt < Math.floor(cut.getTime() / 1000);
 }
 
 function decodeHeader(rawToken: string): Record<string, unknown> | undefined {

@@ -84,8 +84,10 @@ export class AuthController {
         response = await this.grants.clientCredentialsGrant(client, form.scope);
         break;
       default:
+        // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
+        // only printable ASCII without `"` or `\` in a description.
         throw new UnsupportedGrantType(
-          `grant_type "${form.grant_type}" is not supported; use password, refresh_token or client_credentials.`,
+          'This grant_type is not supported; use password, refresh_token or client_credentials.',
         );
     }
     noStore(reply);

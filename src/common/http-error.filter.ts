@@ -1,8 +1,10 @@
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../auth/oauth/oauth.errors.js';
+import type { FieldError } from './http-problem.exception.js';
 import { HttpProblemException } from './http-problem.exception.js';
 
 /**
@@ -17,7 +19,7 @@ const OAUTH_PATHS = new Set([
   '/auth/introspect',
 ]);
 
-interface ErrorResponse {
+export interface ErrorResponse {
   status: number;
   detail: string;
   headers: Readonly<Record<string, string>>;
@@ -38,30 +40,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const error = this.describe(exception, request);
-    const path = request.url.split('?', 1)[0];
-
-    void reply.status(error.status).headers(error.headers);
-    if (OAUTH_PATHS.has(path)) {
-      // RFC 6749 §5.1 asks no-store of token responses; an error is one too.
-      void reply
-        .header('Cache-Control', 'no-store')
-        .header('Pragma', 'no-cache')
-        .type('application/json')
-        .send({
-          error: error.oauthError ?? oauthCodeFor(error.status),
-          error_description: error.detail,
-        });
-      return;
-    }
-    void reply.type('application/problem+json').send({
-      type: 'about:blank',
-      title: STATUS_CODES[error.status] ?? 'Error',
-      status: error.status,
-      detail: error.detail,
-      instance: path,
-      ...(error.fieldErrors ? { errors: error.fieldErrors } : {}),
-    });
+    sendError(request, reply, this.describe(exception, request));
   }
 
   private describe(exception: unknown, request: FastifyRequest): ErrorResponse {
@@ -108,6 +87,87 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
+/**
+ * Writes an error as the endpoint's RFC expects: RFC 6749 §5.2 on the
+ * OAuth endpoints, RFC 9457 problem details everywhere else.
+ */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ErrorResponse,
+): void {
+  const path = request.url.split('?', 1)[0];
+  void reply.status(error.status).headers(error.headers);
+  if (OAUTH_PATHS.has(path)) {
+    // RFC 6749 §5.1 asks no-store of token responses; an error is one too.
+    void reply
+      .header('Cache-Control', 'no-store')
+      .header('Pragma', 'no-cache')
+      .type('application/json')
+      .send({
+        error: error.oauthError ?? oauthCodeFor(error.status),
+        error_description: error.detail,
+      });
+    return;
+  }
+  void reply.type('application/problem+json').send({
+    type: 'about:blank',
+    title: STATUS_CODES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.detail,
+    instance: path,
+    ...(error.status === 400 ? { errors: fieldErrorsOf(error) } : {}),
+  });
+}
+
+/**
+ * The URL errors Fastify meets before routing, which no Nest filter sees
+ * (its own answer is a JSON body that is neither RFC and echoes the URL).
+ */
+export function sendFrameworkError(
+  error: { code?: string; statusCode?: number },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const detail = tooLong
+    ? 'A path parameter is too long.'
+    : 'The URL is not valid: its percent-encoding is malformed.';
+  sendError(request, reply, {
+    status: tooLong ? 414 : 400,
+    detail,
+    headers: {},
+    fieldErrors: [{ field: 'path', message: detail }],
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers
+ * over the size limit, a malformed request line), answered as problem
+ * details on the raw socket: no route, so no `instance`.
+ */
+export function sendClientError(
+  error: Error & { code?: string },
+  socket: Duplex,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive.']
+        : [400, 'The request is not valid HTTP.'];
+  const title = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** Fastify's own request errors (body parsing, content type, size). */
 interface FastifyClientError {
   statusCode: number;
@@ -142,6 +202,15 @@ function fastifyDetail(error: FastifyClientError): string {
     return `The body is not valid JSON: ${error.message}`;
   }
   return STATUS_CODES[error.statusCode] ?? 'The request is invalid.';
+}
+
+/**
+ * The OpenAPI document promises `errors` on every 400. Validation brings
+ * its own; the 400s without them are the framework refusing a body it could
+ * not parse (not JSON, `__proto__` keys), so the body is what is invalid.
+ */
+function fieldErrorsOf(error: ErrorResponse): readonly FieldError[] {
+  return error.fieldErrors ?? [{ field: 'body', message: error.detail }];
 }
 
 function detailOf(exception: HttpException): string {

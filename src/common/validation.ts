@@ -1,8 +1,14 @@
 import type { ValidationError } from '@nestjs/common';
-import { ValidationPipe } from '@nestjs/common';
+import { ParseUUIDPipe, ValidationPipe } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
 import type { FieldError } from './http-problem.exception.js';
 import { ValidationProblemException } from './http-problem.exception.js';
+
+/**
+ * A body with thousands of unknown keys would get an answer ten times its
+ * size; the first errors are enough to fix the request.
+ */
+export const MAX_FIELD_ERRORS = 20;
 
 /**
  * DTOs are whitelists: an unknown field is an error, so a caller cannot
@@ -16,7 +22,9 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
-      new ValidationProblemException(unique(flatten(errors))),
+      new ValidationProblemException(
+        unique(flatten(errors)).slice(0, MAX_FIELD_ERRORS),
+      ),
   });
 }
 
@@ -49,3 +57,16 @@ function unique(errors: FieldError[]): FieldError[] {
  */
 export const IsOmittable = () =>
   ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/**
+ * A UUID path parameter. A malformed one is a validation failure like any
+ * other, so its 400 names the parameter in `errors`, as the OpenAPI
+ * document promises for every 400 (Nest's own pipe answers without them).
+ */
+export const ParseUuid = (field = 'id') =>
+  new ParseUUIDPipe({
+    exceptionFactory: () =>
+      new ValidationProblemException([
+        { field, message: `${field} must be a UUID` },
+      ]),
+  });

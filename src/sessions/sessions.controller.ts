@@ -6,11 +6,11 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../audit/actor.js';
 import { CurrentActor } from '../audit/actor.js';
+import { ParseUuid } from '../common/validation.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import { Authenticated } from '../auth/auth.decorators.js';
 import {
@@ -52,7 +52,7 @@ export class SessionsController {
   @ApiProblemResponses(400, 404)
   async endOwnSession(
     @CurrentUser() user: User,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ParseUuid()) id: string,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
     if (!(await this.sessions.endForUser(user, id, 'logout', actor))) {

@@ -8,7 +8,6 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Put,
@@ -25,6 +24,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { Actor } from '../audit/actor.js';
 import { CurrentActor } from '../audit/actor.js';
+import { ParseUuid } from '../common/validation.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
 import {
   Authenticated,
@@ -173,9 +173,7 @@ export class UsersController {
   @Get(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
-  async getUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<UserDto> {
+  async getUser(@Param('id', ParseUuid()) id: string): Promise<UserDto> {
     return UserDto.from(await this.existing(id));
   }
 
@@ -185,7 +183,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
   async updateUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ParseUuid()) id: string,
     @Body() body: AdminUpdateUserDto,
     @CurrentActor() actor: Actor,
   ): Promise<UserDto> {
@@ -201,7 +199,7 @@ export class UsersController {
   @ApiNoContentResponse()
   @ApiProblemResponses(400, 404)
   async deleteUser(
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ParseUuid()) id: string,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
     await this.users.remove(await this.existing(id), actor);

@@ -43,7 +43,7 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
     .toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') {
     throw new InvalidRequest(
-      'The request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2).',
+      'The request must be sent as application/x-www-form-urlencoded (RFC 6749 section 3.2).',
     );
   }
   const query = (request.query ?? {}) as Record<string, unknown>;
@@ -59,7 +59,9 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
   for (const name of PARAMETERS) {
     const value = body[name];
     if (Array.isArray(value)) {
-      throw new InvalidRequest(`${name} must not be repeated (RFC 6749 §3.1).`);
+      throw new InvalidRequest(
+        `${name} must not be repeated (RFC 6749 section 3.1).`,
+      );
     }
     if (typeof value === 'string' && value !== '') params[name] = value;
   }

@@ -4,6 +4,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -37,6 +38,12 @@ export class ListUsersQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  // SQLite's LIKE stops at a NUL: "root\0…" would match "root".
+  // The C0 and C1 controls spelled out: \p{Cc} is not in every language's regex.
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^\u0000-\u001f\u007f-\u009f]*$/, {
+    message: 'username must not contain control characters',
+  })
   username?: string;
 }
 
