@@ -15,6 +15,7 @@ import { ClientsModule } from './clients/clients.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { loggingModule } from './logging/logging.module.js';
+import { RateLimitingModule } from './rate-limiting/rate-limiting.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -38,6 +39,8 @@ export class AppModule {
           validate: (raw) => validateEnv({ ...raw, ...overrides }),
         }),
         loggingModule(logDestination),
+        // Before the feature modules: its guard runs first of the global guards.
+        RateLimitingModule,
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<AppConfig, true>) => ({

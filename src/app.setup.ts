@@ -1,4 +1,5 @@
 import helmet from '@fastify/helmet';
+import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,13 +12,27 @@ import {
   sendFrameworkError,
 } from './common/http-error.filter.js';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth.js';
+import type { AppConfig } from './config/env.js';
+import type { ProxyTrust } from './config/trust-proxy.js';
+import { proxyTrustOf } from './config/trust-proxy.js';
 import { createOpenApiDocument, setupSwaggerUi } from './swagger.js';
 
 /** Auth requests are small; a large body is an attack or a mistake. */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sets whose X-Forwarded-For names the client (TRUST_PROXY). */
+    trustProxies(trust: ProxyTrust): void;
+  }
+}
+
 export function createHttpAdapter(): FastifyAdapter {
+  // Fastify takes `trustProxy` when it is created, before the configuration
+  // is loaded; until configureApp sets TRUST_PROXY, nobody is trusted.
+  let trustsProxy: ProxyTrust = () => false;
   const adapter = new FastifyAdapter({
+    trustProxy: (address, hop) => trustsProxy(address, hop),
     bodyLimit: BODY_LIMIT_BYTES,
     // Requests are logged by the app's logger (src/logging), never with their bodies or headers.
     logger: false,
@@ -28,6 +43,9 @@ export function createHttpAdapter(): FastifyAdapter {
     // Errors before routing are answered in the service's own format too.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: sendClientError,
+  });
+  adapter.getInstance().decorate('trustProxies', (trust: ProxyTrust) => {
+    trustsProxy = trust;
   });
   // Set first, so every response carries it: errors, 404s and Fastify's own 413 and 415 too.
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
@@ -68,6 +86,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     },
   });
   const fastify = app.getHttpAdapter().getInstance();
+  const config = app.get<ConfigService<AppConfig, true>>(ConfigService);
+  fastify.trustProxies(
+    proxyTrustOf(config.get('TRUST_PROXY', { infer: true })),
+  );
   // Every body here is JSON or a form; Fastify's text/plain parser would hand a DTO a string.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('preValidation', async (request, reply) => {

@@ -23,7 +23,9 @@ export type LoginFailure =
   | 'wrong_password'
   | 'inactive_account'
   /** The password changed or the account was deactivated while the login ran. */
-  | 'superseded';
+  | 'superseded'
+  /** Refused before the password was checked: the username must wait (LoginBackoff). */
+  | 'too_many_attempts';
 
 /**
  * The one seam through which security events leave a trace: the audit row

@@ -16,6 +16,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { requestOrigin } from '../audit/actor.js';
+import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
 import { Public } from './auth.decorators.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { IssuedTokensService } from './issued-tokens.service.js';
@@ -46,6 +47,7 @@ export class AuthController {
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
   @Post('token')
   @HttpCode(HttpStatus.OK)
+  @RateLimit('token')
   @UseGuards(OAuthClientGuard, PasswordGrantGuard)
   @ApiSecurity('clientBasic')
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -54,7 +56,7 @@ export class AuthController {
     type: TokenResponseDto,
     description: 'RFC 6749 §5.1; never cached.',
   })
-  @ApiOAuthErrorResponses(400, 401, 413, 415)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
   async issueToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

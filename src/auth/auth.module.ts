@@ -21,6 +21,7 @@ import { JwksController } from './keys/jwks.controller.js';
 import { SigningKey } from './keys/signing-key.entity.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
+import { LoginBackoff } from './login-backoff.service.js';
 import { TokenGrantsService } from './token-grants.service.js';
 
 @Module({
@@ -41,6 +42,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientAuthenticator,
     TokenGrantsService,
     LocalStrategy,
+    LoginBackoff,
     JwtStrategy,
     OAuthClientGuard,
     PasswordGrantGuard,

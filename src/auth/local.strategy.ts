@@ -3,8 +3,10 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-local';
 import { requestOrigin } from '../audit/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
+import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
+import { LoginBackoff } from './login-backoff.service.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 
 /** The resource owner's username and password of the password grant (RFC 6749 §4.3). */
@@ -13,6 +15,7 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   constructor(
     private readonly users: UsersService,
     private readonly events: SecurityEvents,
+    private readonly backoff: LoginBackoff,
   ) {
     super({
       usernameField: 'username',
@@ -28,16 +31,28 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
     username: string,
     password: string,
   ): Promise<User | null> {
+    const origin = requestOrigin(request);
+    const clientId = request.oauthClient.clientId;
+    // Before bcrypt: a username that must wait costs the server nothing.
+    const waitMs = await this.backoff.startAttempt(username);
+    if (waitMs !== undefined) {
+      await this.events.loginFailed(
+        { username, user: null, clientId, reason: 'too_many_attempts' },
+        origin,
+      );
+      throw new TooManyRequestsException(
+        'Too many failed logins for this username.',
+        waitMs,
+      );
+    }
     const check = await this.users.checkCredentials(username, password);
-    if (check.failure === undefined) return check.user;
+    if (check.failure === undefined) {
+      await this.backoff.succeeded(username);
+      return check.user;
+    }
     await this.events.loginFailed(
-      {
-        username,
-        user: check.user,
-        clientId: request.oauthClient.clientId,
-        reason: check.failure,
-      },
-      requestOrigin(request),
+      { username, user: check.user, clientId, reason: check.failure },
+      origin,
     );
     return null;
   }

@@ -14,6 +14,7 @@ const DESCRIPTIONS: Partial<Record<number, string>> = {
   409: 'The resource already exists.',
   413: 'The request body is too large.',
   415: 'The content type is not accepted.',
+  429: 'Too many requests from this address; `Retry-After` gives the seconds to wait.',
   503: 'A check failed: the service cannot serve requests now.',
 };
 
@@ -34,6 +35,11 @@ const EXAMPLES: Partial<Record<number, { detail: string; instance: string }>> =
     413: { detail: 'The request body is too large.', instance: '/users' },
     415: {
       detail: 'This content type is not accepted here.',
+      instance: '/users',
+    },
+    429: {
+      detail:
+        'Too many registrations from this address. Retry after 60 seconds.',
       instance: '/users',
     },
     503: { detail: 'The database does not answer.', instance: '/health/ready' },

@@ -224,6 +224,7 @@ function detailOf(exception: HttpException): string {
 
 function oauthCodeFor(status: number): OAuthError['error'] {
   if (status === 401) return 'invalid_client';
+  if (status === 429) return 'temporarily_unavailable';
   if (status >= 500) return 'server_error';
   return 'invalid_request';
 }

@@ -31,3 +31,16 @@ export class ValidationProblemException extends HttpProblemException {
     );
   }
 }
+
+/**
+ * 429 (RFC 6585 §4) with `Retry-After` in whole seconds (RFC 9110 §10.2.3),
+ * never less than one: a client that retries at once is only refused again.
+ */
+export class TooManyRequestsException extends HttpProblemException {
+  constructor(what: string, retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(429, `${what} Retry after ${seconds} seconds.`, {
+      'Retry-After': String(seconds),
+    });
+  }
+}

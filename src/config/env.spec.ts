@@ -18,7 +18,33 @@ describe('validateEnv()', () => {
       LOG_LEVEL: 'info',
       AUDIT_RETENTION_DAYS: 365,
       METRICS: 'off',
+      TRUST_PROXY: 'false',
+      THROTTLE_TOKEN_LIMIT: 60,
+      THROTTLE_TOKEN_TTL: 60,
+      THROTTLE_REGISTRATION_LIMIT: 20,
+      THROTTLE_REGISTRATION_TTL: 3600,
+      THROTTLE_PASSWORD_CHANGE_LIMIT: 10,
+      THROTTLE_PASSWORD_CHANGE_TTL: 900,
+      LOGIN_BACKOFF_THRESHOLD: 5,
+      LOGIN_BACKOFF_BASE_MS: 1000,
+      LOGIN_BACKOFF_MAX_MS: 900_000,
     });
+  });
+
+  it.each(['false', 'true', '2', '10.0.0.0/8', 'loopback, 192.0.2.1, ::1'])(
+    'accepts TRUST_PROXY=%s',
+    (value) => {
+      expect(validateEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+    },
+  );
+
+  it('refuses a back-off that starts above its own maximum', () => {
+    expect(() =>
+      validateEnv({
+        LOGIN_BACKOFF_BASE_MS: '5000',
+        LOGIN_BACKOFF_MAX_MS: '1000',
+      }),
+    ).toThrow(/LOGIN_BACKOFF_BASE_MS: must not exceed LOGIN_BACKOFF_MAX_MS/);
   });
 
   it('parses numbers from their string form', () => {
@@ -77,6 +103,11 @@ describe('validateEnv()', () => {
     ['AUDIT_RETENTION_DAYS', '0'],
     ['AUDIT_RETENTION_DAYS', 'forever'],
     ['METRICS', 'public'],
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1,proxy.example'],
+    ['THROTTLE_TOKEN_LIMIT', '0'],
+    ['LOGIN_BACKOFF_THRESHOLD', 'many'],
   ])('refuses to start with %s=%s, naming the variable', (name, value) => {
     expect(() => validateEnv({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration:\\n  ${name}: `),

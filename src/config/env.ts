@@ -9,8 +9,10 @@ import {
   Max,
   Min,
   MinLength,
+  Validate,
   validateSync,
 } from 'class-validator';
+import { TrustProxySetting } from './trust-proxy.js';
 
 const LOG_LEVELS = [
   'fatal',
@@ -126,6 +128,66 @@ export class Env {
    */
   @IsIn(METRICS_MODES)
   METRICS: (typeof METRICS_MODES)[number] = 'off';
+
+  /**
+   * Whose `X-Forwarded-For` names the client: `false` (nobody: the socket's
+   * address is the client), `true` (anyone: only behind a proxy that
+   * overwrites the header), a hop count, or the proxies' addresses and CIDRs.
+   * Rate limits and the audit log key on the address this yields.
+   */
+  @Validate(TrustProxySetting)
+  TRUST_PROXY = 'false';
+
+  /** Per client IP: password, refresh and client_credentials requests to /auth/token. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_TOKEN_LIMIT = 60;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_TOKEN_TTL = 60;
+
+  /** Per client IP: registrations (POST /users). */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_REGISTRATION_LIMIT = 20;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_REGISTRATION_TTL = 3600;
+
+  /** Per client IP: password changes (PUT /users/me/password). */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_PASSWORD_CHANGE_LIMIT = 10;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_PASSWORD_CHANGE_TTL = 900;
+
+  /** Failed logins of one username before each further failure makes it wait. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  LOGIN_BACKOFF_THRESHOLD = 5;
+
+  /** The first wait, doubled by each further failure up to LOGIN_BACKOFF_MAX_MS. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  LOGIN_BACKOFF_BASE_MS = 1000;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  LOGIN_BACKOFF_MAX_MS = 900_000;
 }
 
 /**
@@ -163,6 +225,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   ) {
     throw new Error(
       'Invalid configuration:\n  JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE: set one, not both',
+    );
+  }
+  if (env.LOGIN_BACKOFF_BASE_MS > env.LOGIN_BACKOFF_MAX_MS) {
+    throw new Error(
+      'Invalid configuration:\n  LOGIN_BACKOFF_BASE_MS: must not exceed LOGIN_BACKOFF_MAX_MS',
     );
   }
   env.PUBLIC_URL ??= `http://localhost:${env.PORT}`;

@@ -17,6 +17,7 @@ const LOGIN_OUTCOMES = [
   'invalid_credentials',
   'inactive_account',
   'superseded',
+  'too_many_attempts',
 ] as const;
 export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
 

@@ -35,6 +35,7 @@ import {
   CurrentUser,
 } from '../auth/current-user.decorator.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
 import type { AppConfig } from '../config/env.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
@@ -61,11 +62,12 @@ export class UsersController {
   @AuthenticationOptional('users:write')
   @Post()
   @HttpCode(HttpStatus.CREATED)
+  @RateLimit('registration')
   @ApiCreatedResponse({
     type: UserDto,
     description: 'The new user; `Location` is its URL.',
   })
-  @ApiProblemResponses(400, 401, 403, 409, 413, 415)
+  @ApiProblemResponses(400, 401, 403, 409, 413, 415, 429)
   async registerUser(
     @Body() body: CreateUserDto,
     @CurrentPrincipal() principal: AccessPrincipal | undefined,
@@ -119,11 +121,12 @@ export class UsersController {
   @Authenticated('profile')
   @Put('me/password')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @RateLimit('password-change')
   @ApiNoContentResponse({
     description:
       'Changed; every refresh token and earlier access token stops working.',
   })
-  @ApiProblemResponses(400)
+  @ApiProblemResponses(400, 429)
   async changePassword(
     @CurrentUser() user: User,
     @Body() body: ChangePasswordDto,

@@ -27,7 +27,10 @@ export interface UserPage {
 /** A password check: the user, or why there is none (for the audit log, never for the caller). */
 export type CredentialCheck =
   | { user: User; failure?: undefined }
-  | { user: User | null; failure: Exclude<LoginFailure, 'superseded'> };
+  | {
+      user: User | null;
+      failure: Exclude<LoginFailure, 'superseded' | 'too_many_attempts'>;
+    };
 
 /** Who registered an account: its owner, an administrator, or ADMIN_USERNAME at start-up. */
 export type RegisteredBy = 'self' | 'admin' | 'configuration';

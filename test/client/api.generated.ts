@@ -548,7 +548,7 @@ export interface components {
              * @example invalid_grant
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "temporarily_unavailable" | "server_error";
             /** @example The username or password is wrong, or the account is inactive. */
             error_description?: string;
         };
@@ -945,6 +945,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description Too many requests from this address; `Retry-After` gives the seconds to wait. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many registrations from this address. Retry after 60 seconds.",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     getCurrentUser: {
@@ -1230,6 +1248,24 @@ export interface operations {
                      *       "title": "Forbidden",
                      *       "status": 403,
                      *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests from this address; `Retry-After` gives the seconds to wait. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many registrations from this address. Retry after 60 seconds.",
                      *       "instance": "/users"
                      *     }
                      */
@@ -1952,6 +1988,15 @@ export interface operations {
             };
             /** @description invalid_request: the body is not application/x-www-form-urlencoded. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: too many requests from this address, or too many failed logins for this username; `Retry-After` gives the seconds to wait. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,7 +21,8 @@ export const TEST_PUBLIC_URL = 'http://auth.test';
 
 /**
  * The real app (real SQLite file, migrations, guards, filters) on a
- * temporary directory. bcrypt runs at cost 4 unless a test asks for more.
+ * temporary directory. bcrypt runs at cost 4 and the rate limits are out
+ * of reach unless a test asks otherwise.
  *
  * Passport's strategies are process-wide: the app created last serves the
  * logins and token checks of every app in the test file. A test that opens
@@ -46,6 +47,12 @@ export async function createTestApp(
       LOG_LEVEL: 'error',
       BCRYPT_COST: '4',
       PUBLIC_URL: TEST_PUBLIC_URL,
+      // Suites log in and register hundreds of times from one address;
+      // throttling.e2e-spec.ts and security/ test the limits themselves.
+      THROTTLE_TOKEN_LIMIT: '1000000',
+      THROTTLE_REGISTRATION_LIMIT: '1000000',
+      THROTTLE_PASSWORD_CHANGE_LIMIT: '1000000',
+      LOGIN_BACKOFF_THRESHOLD: '1000000',
       ...env,
       DATABASE_URL: databaseUrl,
     },

@@ -1,6 +1,10 @@
 import { HttpException } from '@nestjs/common';
 
-/** RFC 6749 §5.2 error codes. */
+/**
+ * RFC 6749 §5.2 error codes, and `temporarily_unavailable` from the same
+ * registry (§4.1.2.1, §11.4) for a 429: §5.2 has no code for "too many
+ * requests", and this is the registered one that says "retry later".
+ */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -8,6 +12,7 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'temporarily_unavailable'
   | 'server_error';
 
 /**
