@@ -109,6 +109,18 @@ describe('per-IP rate limits', () => {
       );
     });
 
+    it('counts an IPv6 /64 as one client, as one holder usually has all of it', async () => {
+      await from('2001:db8:5:6::1').expect(200);
+      await from('2001:db8:5:6::2').expect(200);
+
+      expectOAuthError(
+        await from('2001:db8:5:6:ffff::3'),
+        429,
+        'temporarily_unavailable',
+      );
+      await from('2001:db8:5:7::1').expect(200);
+    });
+
     it('lets the address in again when its window ends', async () => {
       await sleep(1100);
 

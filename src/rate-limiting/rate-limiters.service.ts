@@ -7,6 +7,7 @@ import type {
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
+import { clientKeyOf } from './client-key.js';
 
 /** The per-client-IP limits, each with its configuration and the 429's words. */
 const PER_IP_LIMITS = {
@@ -66,7 +67,7 @@ export class RateLimiters {
   /** Counts one request of `clientIp` against the limit; over it, a 429. */
   async consume(name: RateLimitName, clientIp: string): Promise<void> {
     try {
-      await this.perIp[name].consume(clientIp);
+      await this.perIp[name].consume(clientKeyOf(clientIp));
     } catch (rejection) {
       // The library rejects with its result when the limit is reached, with an Error when its store fails.
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
