@@ -77,9 +77,29 @@ describe('validateEnv()', () => {
     ['AUDIT_RETENTION_DAYS', '0'],
     ['AUDIT_RETENTION_DAYS', 'forever'],
     ['METRICS', 'public'],
+    ['DATABASE_POOL_SIZE', '1'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['SIGNING_KEYS_REFRESH_SECONDS', '0'],
   ])('refuses to start with %s=%s, naming the variable', (name, value) => {
     expect(() => validateEnv({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration:\\n  ${name}: `),
+    );
+  });
+
+  it('takes a PostgreSQL DATABASE_URL with its pool size, and a REDIS_URL', () => {
+    expect(
+      validateEnv({
+        DATABASE_URL: 'postgres://auth:secret@db:5432/auth',
+        DATABASE_POOL_SIZE: '20',
+        REDIS_URL: 'redis://redis:6379',
+      }),
+    ).toMatchObject({
+      DATABASE_URL: 'postgres://auth:secret@db:5432/auth',
+      DATABASE_POOL_SIZE: 20,
+      REDIS_URL: 'redis://redis:6379',
+    });
+    expect(validateEnv({ DATABASE_URL: 'postgresql://db/auth' })).toMatchObject(
+      { DATABASE_POOL_SIZE: 10 },
     );
   });
 
