@@ -15,6 +15,7 @@ import { validateEnv } from './config/env.js';
 import { ClientsModule } from './clients/clients.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { loggingModule } from './logging/logging.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -54,6 +55,7 @@ export class AppModule {
           dataSourceFactory: (options) =>
             new AppDataSource(options!).initialize(),
         }),
+        RedisModule,
         UsersModule,
         SessionsModule,
         ClientsModule,
