@@ -43,6 +43,13 @@ export default {
       testMatch: ['**/*.client-spec.ts'],
     },
     {
+      // Two production builds over one PostgreSQL and Redis: `npm run test:multi`, not `npm test`.
+      ...common,
+      displayName: 'multi',
+      roots: ['<rootDir>/test/multi'],
+      testMatch: ['**/*.multi-spec.ts'],
+    },
+    {
       // Swagger UI in Debian's Chromium: `npm run test:browser`, not `npm test`.
       ...common,
       displayName: 'browser',

@@ -9,11 +9,13 @@ import { AuthModule } from './auth/auth.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import { databaseOptions } from './config/database.options.js';
+import { AppDataSource } from './database/app-data-source.js';
 import type { AppConfig } from './config/env.js';
 import { validateEnv } from './config/env.js';
 import { ClientsModule } from './clients/clients.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { loggingModule } from './logging/logging.module.js';
 import { RateLimitingModule } from './rate-limiting/rate-limiting.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -46,11 +48,17 @@ export class AppModule {
           useFactory: (config: ConfigService<AppConfig, true>) => ({
             ...databaseOptions({
               DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+              DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', {
+                infer: true,
+              }),
             }),
             // The schema is always the one the migrations build, on every start.
             migrationsRun: true,
           }),
+          dataSourceFactory: (options) =>
+            new AppDataSource(options!).initialize(),
         }),
+        RedisModule,
         UsersModule,
         SessionsModule,
         ClientsModule,

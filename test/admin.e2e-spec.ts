@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { User } from '../src/users/user.entity.js';
@@ -22,7 +19,7 @@ import {
   tokenClient,
 } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
-import { createTestApp } from './utils/test-app.js';
+import { createTestApp, createTestDatabase } from './utils/test-app.js';
 
 interface UserResource {
   id: string;
@@ -657,8 +654,7 @@ describe('admin bootstrap from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
   });
 
   it('leaves an existing user of that name alone: no new roles, no new password', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-admin-'));
-    const databaseUrl = `sqlite:${join(directory, 'auth.sqlite')}`;
+    const { databaseUrl, drop } = await createTestDatabase();
     try {
       const first = await createTestApp({ DATABASE_URL: databaseUrl });
       try {
@@ -692,7 +688,7 @@ describe('admin bootstrap from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
         await second.close();
       }
     } finally {
-      rmSync(directory, { recursive: true, force: true });
+      await drop();
     }
   });
 });

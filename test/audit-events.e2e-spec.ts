@@ -3,7 +3,10 @@ import { DataSource } from 'typeorm';
 import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
 import { InvalidGrant } from '../src/auth/oauth/oauth.errors.js';
 import { TokenGrantsService } from '../src/auth/token-grants.service.js';
+import { Client } from '../src/clients/client.entity.js';
+import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
+import { User } from '../src/users/user.entity.js';
 import { UsersService } from '../src/users/users.service.js';
 import {
   expectProblem,
@@ -595,21 +598,15 @@ describe('audit log', () => {
   it('stores no password, token, secret or hash in any column', async () => {
     const dataSource = testApp.app.get(DataSource);
     const hashes = [
-      ...(
-        await dataSource.query<{ passwordHash: string }[]>(
-          'SELECT passwordHash FROM users',
-        )
-      ).map((row) => row.passwordHash),
-      ...(
-        await dataSource.query<{ tokenHash: string }[]>(
-          'SELECT tokenHash FROM refresh_tokens',
-        )
-      ).map((row) => row.tokenHash),
-      ...(
-        await dataSource.query<{ secretHash: string }[]>(
-          'SELECT secretHash FROM clients',
-        )
-      ).map((row) => row.secretHash),
+      ...(await dataSource.getRepository(User).find()).map(
+        (user) => user.passwordHash,
+      ),
+      ...(await dataSource.getRepository(RefreshToken).find()).map(
+        (token) => token.tokenHash,
+      ),
+      ...(await dataSource.getRepository(Client).find()).map(
+        (client) => client.secretHash,
+      ),
     ];
     const rows = await dataSource.query<Record<string, unknown>[]>(
       'SELECT * FROM audit_events',
@@ -627,12 +624,8 @@ describe('audit log', () => {
     const { access_token } = await loginFromBrowser('kim');
     const dataSource = testApp.app.get(DataSource);
     const hashOf = async () =>
-      (
-        await dataSource.query<{ passwordHash: string }[]>(
-          'SELECT passwordHash FROM users WHERE id = ?',
-          [kim.id],
-        )
-      )[0].passwordHash;
+      (await dataSource.getRepository(User).findOneByOrFail({ id: kim.id }))
+        .passwordHash;
     const before = await hashOf();
 
     await dataSource.query('ALTER TABLE audit_events RENAME TO audit_away');

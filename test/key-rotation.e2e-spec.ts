@@ -204,7 +204,10 @@ describe('signing key rotation', () => {
           .spyOn(keyRows(testApp), 'maximum')
           .mockResolvedValue(0);
         try {
-          await expect(keys.rotate()).rejects.toThrow(/UNIQUE/);
+          // SQLite's and PostgreSQL's words for the unique violation.
+          await expect(keys.rotate()).rejects.toThrow(
+            /UNIQUE constraint failed|violates unique constraint/,
+          );
         } finally {
           maximum.mockRestore();
         }

@@ -3,7 +3,10 @@ import type { OpenAPIObject, ResponseObject } from '@nestjs/swagger';
 import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import type { TestApp } from './utils/test-app.js';
-import { createTestApp } from './utils/test-app.js';
+import { createTestApp, TEST_DATABASE_URL } from './utils/test-app.js';
+
+const onSqlite = TEST_DATABASE_URL === undefined ? it : it.skip;
+const onPostgres = TEST_DATABASE_URL === undefined ? it.skip : it;
 
 describe('operations', () => {
   let testApp: TestApp;
@@ -63,6 +66,55 @@ describe('operations', () => {
         .log();
       expect(pending.upQueries.map((query) => query.query)).toEqual([]);
     });
+
+    // A database made before PostgreSQL support must upgrade untouched: the
+    // migrations it already ran build, on SQLite, exactly what they built then.
+    onSqlite(
+      'on SQLite is exactly what the migrations built before PostgreSQL support',
+      async () => {
+        const schema = await testApp.app
+          .get(DataSource)
+          .query(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+          );
+        expect(schema).toEqual(
+          JSON.parse(
+            readFileSync('test/fixtures/sqlite-schema.json', 'utf8'),
+          ) as unknown,
+        );
+      },
+    );
+
+    onPostgres(
+      'on PostgreSQL keeps ids as uuid, instants with their zone, lists as text[], details as jsonb',
+      async () => {
+        const columns = await testApp.app
+          .get(DataSource)
+          .query<{ table_name: string; column_name: string; type: string }[]>(
+            `SELECT table_name, column_name, format_type(atttypid, atttypmod) AS type
+             FROM information_schema.columns
+             JOIN pg_attribute ON attrelid = (quote_ident(table_name))::regclass AND attname = column_name
+            WHERE table_schema = 'public' AND table_name <> 'migrations'`,
+          );
+        const typeOf = (table: string, column: string) =>
+          columns.find(
+            (row) => row.table_name === table && row.column_name === column,
+          )?.type;
+        expect(typeOf('users', 'id')).toBe('uuid');
+        expect(typeOf('users', 'roles')).toBe('text[]');
+        expect(typeOf('users', 'isActive')).toBe('boolean');
+        expect(typeOf('clients', 'allowedScopes')).toBe('text[]');
+        expect(typeOf('audit_events', 'details')).toBe('jsonb');
+        // Every instant, in every table, keeps its zone.
+        const instants = columns.filter((row) =>
+          row.type.startsWith('timestamp'),
+        );
+        expect(instants.length).toBeGreaterThanOrEqual(12);
+        expect(
+          instants.filter((row) => row.type !== 'timestamp with time zone'),
+        ).toEqual([]);
+      },
+    );
   });
 
   describe('Swagger UI and the OpenAPI document', () => {

@@ -15,7 +15,11 @@ import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
 import { jwksOf } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';
-import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
+import {
+  createTestApp,
+  createTestDatabase,
+  TEST_PUBLIC_URL,
+} from './utils/test-app.js';
 
 /** RFC 7518 §6.3.2: the private members of an RSA JWK. */
 const RSA_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
@@ -47,12 +51,6 @@ function rsaKeyPair(modulusLength = 2048) {
     publicKey,
     pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
-}
-
-/** A directory for a database no app has opened yet; removed by the caller. */
-function freshDatabase(): { directory: string; databaseUrl: string } {
-  const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-keys-'));
-  return { directory, databaseUrl: `sqlite:${directory}/auth.sqlite` };
 }
 
 describe('GET /.well-known/jwks.json', () => {
@@ -138,7 +136,7 @@ describe('signing keys', () => {
           // And the second app signs with the same key.
           expect((await tokenFrom(second, 'bob')).kid).toBe(kid);
         } finally {
-          // The first app's directory holds the database: close it last.
+          // The first app created the database and drops it on close: close it last.
           await second.close();
           await first.close();
         }
@@ -149,7 +147,7 @@ describe('signing keys', () => {
     it(
       'two apps starting together on an empty database store exactly one key and publish the same JWKS',
       async () => {
-        const { directory, databaseUrl } = freshDatabase();
+        const { databaseUrl, drop } = await createTestDatabase();
         try {
           const apps = await Promise.all([
             createTestApp({ DATABASE_URL: databaseUrl }),
@@ -165,7 +163,7 @@ describe('signing keys', () => {
             await Promise.all(apps.map((app) => app.close()));
           }
         } finally {
-          rmSync(directory, { recursive: true, force: true });
+          await drop();
         }
       },
       SLOW,

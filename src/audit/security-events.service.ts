@@ -2,11 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Repository } from 'typeorm';
+import { withoutNul } from '../database/text.js';
 import type { IssuedGrantType } from '../metrics/metrics.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { Actor } from './actor.js';
 import type { AuditDetails, AuditEventType } from './audit-event.entity.js';
 import { AuditEvent } from './audit-event.entity.js';
+
+/** Text as typed by a caller, cut to its column and storable on every engine. */
+function recordable(
+  value: string | null | undefined,
+  length: number,
+): string | null {
+  return value == null ? null : withoutNul(value.slice(0, length));
+}
 
 export interface SecurityEvent {
   type: AuditEventType;
@@ -50,12 +59,17 @@ export class SecurityEvents {
       occurredAt: new Date(),
       type: event.type,
       userId: event.user?.id ?? null,
-      username: event.user?.username.slice(0, 64) ?? null,
+      username: recordable(event.user?.username, 64),
       actorId: actor.id ?? null,
-      clientId: event.clientId?.slice(0, 64) ?? null,
+      clientId: recordable(event.clientId, 64),
       ipAddress: actor.ipAddress?.slice(0, 64) ?? null,
       userAgent: actor.userAgent?.slice(0, 512) ?? null,
-      details: event.details ?? null,
+      details:
+        event.details === undefined
+          ? null
+          : (JSON.parse(
+              withoutNul(JSON.stringify(event.details)),
+            ) as AuditDetails),
     });
     this.count(event);
   }

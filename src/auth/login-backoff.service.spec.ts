@@ -32,7 +32,7 @@ describe('LoginBackoff', () => {
     const config = {
       get: (key: keyof AppConfig) => SETTINGS[key],
     } as unknown as ConfigService<AppConfig, true>;
-    backoff = new LoginBackoff(new RateLimiters(config), config);
+    backoff = new LoginBackoff(new RateLimiters(config, null), config);
   });
   afterEach(() => {
     jest.useRealTimers();

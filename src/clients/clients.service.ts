@@ -5,6 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import type { Actor } from '../audit/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
+import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
 import type { ClientGrantType } from './client.entity.js';
 import { Client } from './client.entity.js';
@@ -65,7 +66,9 @@ export class ClientsService {
     clientId: string,
     clientSecret: string,
   ): Promise<Client | null> {
-    const client = await this.clients.findOneBy({ id: clientId });
+    const client = containsNul(clientId)
+      ? null
+      : await this.clients.findOneBy({ id: clientId });
     const matches = secretMatches(
       clientSecret,
       client?.secretHash ?? UNKNOWN_CLIENT_HASH,
@@ -74,6 +77,7 @@ export class ClientsService {
   }
 
   findById(id: string): Promise<Client | null> {
+    if (containsNul(id)) return Promise.resolve(null);
     return this.clients.findOneBy({ id });
   }
 
@@ -82,6 +86,7 @@ export class ClientsService {
   }
 
   async remove(id: string, actor: Actor): Promise<boolean> {
+    if (containsNul(id)) return false;
     return inTransaction(this.dataSource, async (manager) => {
       const client = await manager.findOneBy(Client, { id });
       if (client === null) return false;

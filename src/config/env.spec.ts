@@ -108,9 +108,29 @@ describe('validateEnv()', () => {
     ['TRUST_PROXY', '10.0.0.1,proxy.example'],
     ['THROTTLE_TOKEN_LIMIT', '0'],
     ['LOGIN_BACKOFF_THRESHOLD', 'many'],
+    ['DATABASE_POOL_SIZE', '1'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['SIGNING_KEYS_REFRESH_SECONDS', '0'],
   ])('refuses to start with %s=%s, naming the variable', (name, value) => {
     expect(() => validateEnv({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration:\\n  ${name}: `),
+    );
+  });
+
+  it('takes a PostgreSQL DATABASE_URL with its pool size, and a REDIS_URL', () => {
+    expect(
+      validateEnv({
+        DATABASE_URL: 'postgres://auth:secret@db:5432/auth',
+        DATABASE_POOL_SIZE: '20',
+        REDIS_URL: 'redis://redis:6379',
+      }),
+    ).toMatchObject({
+      DATABASE_URL: 'postgres://auth:secret@db:5432/auth',
+      DATABASE_POOL_SIZE: 20,
+      REDIS_URL: 'redis://redis:6379',
+    });
+    expect(validateEnv({ DATABASE_URL: 'postgresql://db/auth' })).toMatchObject(
+      { DATABASE_POOL_SIZE: 10 },
     );
   });
 

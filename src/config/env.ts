@@ -44,12 +44,42 @@ export class Env {
   @IsString()
   HOST = '0.0.0.0';
 
-  /** `sqlite:<path>` or `sqlite::memory:`; PostgreSQL is not supported yet. */
-  @Matches(/^sqlite:.+$/, {
+  /** `sqlite:<path>`, `sqlite::memory:`, or `postgres://user:password@host:port/database`. */
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
     message:
-      'DATABASE_URL must be sqlite:<path> or sqlite::memory: (PostgreSQL support is not built yet)',
+      'DATABASE_URL must be sqlite:<path>, sqlite::memory: or postgres://user:password@host:port/database',
   })
   DATABASE_URL = 'sqlite:./data/auth.sqlite';
+
+  /**
+   * PostgreSQL connections each instance keeps open at most. Two at least:
+   * the migration lock holds one while the migrations run on another.
+   */
+  @toInt()
+  @IsInt()
+  @Min(2)
+  @Max(1_000)
+  DATABASE_POOL_SIZE = 10;
+
+  /**
+   * `redis://` or `rediss://`: shared rate-limit counters for several
+   * instances, and a readiness check. Unset: the counters stay in memory.
+   */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+$/, {
+    message: 'REDIS_URL must be redis://host:port or rediss://host:port',
+  })
+  REDIS_URL?: string;
+
+  /**
+   * How often each instance re-reads the signing keys, so that a key
+   * rotated by another instance or by `keys:rotate` is used and published.
+   */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(3_600)
+  SIGNING_KEYS_REFRESH_SECONDS = 60;
 
   /** The issuer (`iss`) and the base of every URL the service publishes. */
   @IsOptional()

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import { RedisHealthIndicator } from '../redis/redis.health.js';
 import {
   HealthCheckResultDto,
   HealthIndicatorStatusDto,
@@ -35,6 +36,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
   ) {}
 
   /** Liveness: the process answers */
@@ -44,12 +46,15 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the database answers */
+  /** Readiness: the database answers, and Redis when REDIS_URL is set */
   @Get('ready')
   @Probe()
   checkReadiness(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 1_000 }),
+      ...(this.redis.configured
+        ? [() => this.redis.pingCheck('redis', { timeout: 1_000 })]
+        : []),
     ]);
   }
 }

@@ -1,12 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { Redis } from 'ioredis';
 import type {
   IRateLimiterOptions,
   RateLimiterAbstract,
 } from 'rate-limiter-flexible';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
 import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
+import { REDIS_CLIENT } from '../redis/redis.module.js';
 import { clientKeyOf } from './client-key.js';
 
 /** The per-client-IP limits, each with its configuration and the 429's words. */
@@ -35,14 +41,17 @@ export type RateLimitName = keyof typeof PER_IP_LIMITS;
 
 /**
  * The service's counters, all made here so that where they live is one
- * decision: in this process's memory today; a shared store (Redis) is a
- * change to `create` alone.
+ * decision: in Redis when REDIS_URL is set, so that every instance counts
+ * against the same limit; in this process's memory otherwise.
  */
 @Injectable()
 export class RateLimiters {
   private readonly perIp: Record<RateLimitName, RateLimiterAbstract>;
 
-  constructor(private readonly config: ConfigService<AppConfig, true>) {
+  constructor(
+    private readonly config: ConfigService<AppConfig, true>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
+  ) {
     this.perIp = Object.fromEntries(
       Object.entries(PER_IP_LIMITS).map(([name, { limit, ttl }]) => [
         name,
@@ -61,7 +70,16 @@ export class RateLimiters {
       Pick<IRateLimiterOptions, 'keyPrefix' | 'points' | 'duration'>
     >,
   ): RateLimiterAbstract {
-    return new RateLimiterMemory(options);
+    const inMemory = new RateLimiterMemory(options);
+    if (this.redis === null) return inMemory;
+    return new RateLimiterRedis({
+      ...options,
+      storeClient: this.redis,
+      // While Redis is away each instance counts alone rather than letting
+      // every login through or refusing them all; readiness reports the outage.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: inMemory,
+    });
   }
 
   /** Counts one request of `clientIp` against the limit; over it, a 429. */

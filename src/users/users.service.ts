@@ -11,6 +11,7 @@ import type {
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { ValidationProblemException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
+import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
@@ -266,6 +267,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   findByUsername(username: string): Promise<User | null> {
+    if (containsNul(username)) return Promise.resolve(null);
     return this.users.findOneBy({ username: normalizeUsername(username) });
   }
 

@@ -287,7 +287,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers */
+        /** Readiness: the database answers, and Redis when REDIS_URL is set */
         get: operations["checkReadiness"];
         put?: never;
         post?: never;

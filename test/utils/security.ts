@@ -23,8 +23,13 @@ export async function databaseSnapshot(
   const dataSource = testApp.app.get(DataSource);
   const tables: Record<string, unknown[]> = {};
   for (const table of TABLES) {
+    // By primary key, which every engine has (SQLite's rowid is SQLite's own).
+    const order = dataSource.entityMetadatas
+      .find((entity) => entity.tableName === table)!
+      .primaryColumns.map((column) => `"${column.databaseName}"`)
+      .join(', ');
     tables[table] = await dataSource.query<unknown[]>(
-      `SELECT * FROM "${table}" ORDER BY rowid`,
+      `SELECT * FROM "${table}" ORDER BY ${order}`,
     );
   }
   return tables;
@@ -41,6 +46,8 @@ export const LEAK_PATTERNS: readonly RegExp[] = [
   /QueryFailedError|TypeORMError|EntityNotFound/,
   /\bSELECT\b[\s\S]*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b[\s\S]*\bSET\b/i,
   /syntax error|no such (column|table)/i,
+  // PostgreSQL's messages.
+  /duplicate key value|violates \w+ constraint|relation "[^"]*" does not exist/i,
   /\/(home|root|usr|tmp|work|opt|var)\/[\w.-]+\//,
   /node_modules|\.ts:\d+|\.js:\d+/,
   /TypeError|ReferenceError|RangeError|Cannot read propert/,

@@ -3,6 +3,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
@@ -12,17 +14,69 @@ export interface TestApp {
   app: NestFastifyApplication;
   /** A supertest agent on the app's server. */
   http: () => ReturnType<typeof request>;
-  /** The SQLite file this app runs on, to open a second app on the same data. */
+  /** The database this app runs on, to open a second app on the same data. */
   databaseUrl: string;
   close: () => Promise<void>;
 }
 
 export const TEST_PUBLIC_URL = 'http://auth.test';
 
+/** A database of its own for one test app (or several that share it). */
+export interface TestDatabase {
+  databaseUrl: string;
+  drop: () => Promise<void>;
+}
+
 /**
- * The real app (real SQLite file, migrations, guards, filters) on a
- * temporary directory. bcrypt runs at cost 4 and the rate limits are out
- * of reach unless a test asks otherwise.
+ * The PostgreSQL server the e2e suite runs on instead of SQLite: an URL
+ * whose user may CREATE DATABASE (`npm run test:e2e:pg` requires it).
+ */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
+
+/**
+ * A fresh, empty database: a SQLite file in a temporary directory, or,
+ * when TEST_DATABASE_URL is set, a new database on that PostgreSQL server,
+ * dropped again by `drop`. A server that cannot be reached fails the test.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (TEST_DATABASE_URL === undefined) {
+    const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+    return {
+      databaseUrl: `sqlite:${join(directory, 'auth.sqlite')}`,
+      drop: () => {
+        rmSync(directory, { recursive: true, force: true });
+        return Promise.resolve();
+      },
+    };
+  }
+  const name = `auth_e2e_${randomBytes(8).toString('hex')}`;
+  await onServer(`CREATE DATABASE ${name}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    databaseUrl: url.toString(),
+    // FORCE: a test that failed half-way may have left a connection open.
+    drop: () => onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+async function onServer(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The real app (real database, migrations, guards, filters) on a database
+ * of its own: a SQLite file, or a PostgreSQL database when
+ * TEST_DATABASE_URL is set. bcrypt runs at cost 4 and the rate limits are
+ * out of reach unless a test asks otherwise.
+ * With `DATABASE_URL` given, the app opens that database and leaves it in
+ * place when it closes.
  *
  * Passport's strategies are process-wide: the app created last serves the
  * logins and token checks of every app in the test file. A test that opens
@@ -36,9 +90,11 @@ export async function createTestApp(
   env: Record<string, string> = {},
   { logDestination }: { logDestination?: DestinationStream } = {},
 ): Promise<TestApp> {
-  const directory = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
-  const databaseUrl =
-    env.DATABASE_URL ?? `sqlite:${join(directory, 'auth.sqlite')}`;
+  const database =
+    env.DATABASE_URL === undefined
+      ? await createTestDatabase()
+      : { databaseUrl: env.DATABASE_URL, drop: () => Promise.resolve() };
+  const databaseUrl = database.databaseUrl;
   // ConfigModule copies validated values into process.env; keep apps of one file apart.
   const savedEnv = { ...process.env };
   const module = await AppModule.forRoot(
@@ -72,7 +128,7 @@ export async function createTestApp(
     await app.getHttpAdapter().getInstance().ready();
   } catch (error) {
     await app.close().catch(() => undefined);
-    rmSync(directory, { recursive: true, force: true });
+    await database.drop();
     throw error;
   }
   return {
@@ -81,7 +137,7 @@ export async function createTestApp(
     databaseUrl,
     close: async () => {
       await app.close();
-      rmSync(directory, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

@@ -30,9 +30,10 @@ const RSA_MODULUS_BITS = 2048;
 /** A token with an unknown `kid` re-reads the keys at most this often. */
 const RELOAD_INTERVAL_MS = 5_000;
 /**
- * Every instance re-reads the stored keys this often, so that a rotation
- * made by another instance (or by the `keys:rotate` command) is picked up
- * without a restart, and retired keys leave its JWKS.
+ * Every instance re-reads the stored keys this often by default
+ * (SIGNING_KEYS_REFRESH_SECONDS), so that a rotation made by another
+ * instance (or by the `keys:rotate` command) is picked up without a
+ * restart, and retired keys leave its JWKS.
  */
 export const REFRESH_INTERVAL_MS = 60_000;
 /**
@@ -72,6 +73,7 @@ interface LoadedKey {
 export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeysService.name);
   private readonly retentionMs: number;
+  private readonly refreshIntervalMs: number;
   private configuredKey?: LoadedKey;
   /** Newest generation first; keys already retired when loaded are left out. */
   private storedKeys: LoadedKey[] = [];
@@ -92,8 +94,10 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
      * with the old key for up to one refresh interval; the last such token
      * lives ACCESS_TOKEN_TTL more, and verifiers' clocks may run late.
      */
+    this.refreshIntervalMs =
+      config.get('SIGNING_KEYS_REFRESH_SECONDS', { infer: true }) * 1000;
     this.retentionMs =
-      REFRESH_INTERVAL_MS +
+      this.refreshIntervalMs +
       config.get('ACCESS_TOKEN_TTL', { infer: true }) * 1000 +
       CLOCK_SKEW_MS;
   }
@@ -109,7 +113,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
           `Could not re-read the signing keys: ${error instanceof Error ? error.message : String(error)}`,
         );
       });
-    }, REFRESH_INTERVAL_MS);
+    }, this.refreshIntervalMs);
     // A pending refresh must not keep a command or a test process alive.
     this.refreshTimer.unref();
   }
@@ -288,10 +292,14 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
    */
   private async ensureStoredKey(): Promise<void> {
     if ((await this.keys.count()) > 0) return;
-    await this.insertKey(await generateStoredPair(), 1, { orIgnore: true });
-    this.logger.log(
-      'Generated the first signing key and stored it in the database',
-    );
+    const pair = await generateStoredPair();
+    await this.insertKey(pair, 1, { orIgnore: true });
+    // The instance whose insert lost the race says nothing: it uses the winner's key.
+    if (await this.keys.existsBy({ kid: pair.kid })) {
+      this.logger.log(
+        'Generated the first signing key and stored it in the database',
+      );
+    }
   }
 
   private insertRotatedKey(

@@ -1,6 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { Table } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /**
  * Written with TypeORM's schema-building API and the driver's own type
@@ -11,8 +12,7 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const driver = queryRunner.connection.driver;
-    const timestamp = driver.normalizeType({ type: Date });
-    const now = driver.mappedDataTypes.createDateDefault;
+    const { uuid, timestamp, now, stringList } = columnTypes(queryRunner);
     // A literal as this engine writes it in a DEFAULT clause (SQLite 1, PostgreSQL true).
     const literal = (value: unknown) =>
       driver.normalizeDefault({ default: value } as ColumnMetadata);
@@ -23,7 +23,7 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
         columns: [
           {
             name: 'id',
-            type: driver.normalizeType({ type: 'uuid' }),
+            type: uuid,
             isPrimary: true,
             isGenerated: true,
             generationStrategy: 'uuid',
@@ -31,7 +31,7 @@ export class CreateUsersAndSigningKeys1764316800000 implements MigrationInterfac
           { name: 'username', type: 'varchar', length: '64' },
           { name: 'passwordHash', type: 'varchar', length: '60' },
           { name: 'isActive', type: 'boolean', default: literal(true) },
-          { name: 'roles', type: 'text' },
+          { name: 'roles', ...stringList },
           { name: 'tokensValidAfter', type: timestamp, isNullable: true },
           { name: 'createdAt', type: timestamp, default: now },
           { name: 'updatedAt', type: timestamp, default: now },

@@ -1,15 +1,13 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Table, TableForeignKey, TableIndex } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /** Refresh-token families (sessions), their tokens, and service clients. */
 export class CreateSessionsAndClients1764403200000 implements MigrationInterface {
   name = 'CreateSessionsAndClients1764403200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const driver = queryRunner.connection.driver;
-    const uuid = driver.normalizeType({ type: 'uuid' });
-    const timestamp = driver.normalizeType({ type: Date });
-    const now = driver.mappedDataTypes.createDateDefault;
+    const { uuid, timestamp, now, stringList } = columnTypes(queryRunner);
 
     await queryRunner.createTable(
       new Table({
@@ -101,8 +99,8 @@ export class CreateSessionsAndClients1764403200000 implements MigrationInterface
           { name: 'id', type: 'varchar', length: '64', isPrimary: true },
           { name: 'name', type: 'varchar', length: '100' },
           { name: 'secretHash', type: 'varchar', length: '64' },
-          { name: 'allowedScopes', type: 'text' },
-          { name: 'allowedGrantTypes', type: 'text' },
+          { name: 'allowedScopes', ...stringList },
+          { name: 'allowedGrantTypes', ...stringList },
           { name: 'createdAt', type: timestamp, default: now },
         ],
       }),

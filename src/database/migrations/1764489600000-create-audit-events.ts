@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Table, TableIndex } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /**
  * The audit log. No foreign key on userId: the events of a deleted user
@@ -9,9 +10,7 @@ export class CreateAuditEvents1764489600000 implements MigrationInterface {
   name = 'CreateAuditEvents1764489600000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const driver = queryRunner.connection.driver;
-    const uuid = driver.normalizeType({ type: 'uuid' });
-    const timestamp = driver.normalizeType({ type: Date });
+    const { uuid, timestamp, json } = columnTypes(queryRunner);
 
     await queryRunner.createTable(
       new Table({
@@ -42,7 +41,7 @@ export class CreateAuditEvents1764489600000 implements MigrationInterface {
             length: '512',
             isNullable: true,
           },
-          { name: 'details', type: 'text', isNullable: true },
+          { name: 'details', type: json, isNullable: true },
         ],
         indices: [
           new TableIndex({

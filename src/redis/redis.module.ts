@@ -1,0 +1,69 @@
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Global, Inject, Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Redis } from 'ioredis';
+import { isPostgresUrl } from '../config/database.options.js';
+import type { AppConfig } from '../config/env.js';
+
+/** The shared ioredis client, or null when REDIS_URL is not set. */
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+/**
+ * One Redis connection per instance, for whatever must be shared between
+ * instances beyond the database (the rate-limit counters). Global, so the
+ * throttler storage and the readiness check inject the same client.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS_CLIENT,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>): Redis | null => {
+        const url = config.get('REDIS_URL', { infer: true });
+        if (url === undefined) return null;
+        const client = new Redis(url, {
+          // A command while Redis is away fails at once instead of queueing
+          // behind a reconnect, so a request is not held up by it.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+        });
+        // ioredis reconnects by itself; without a listener an outage would crash the process.
+        client.on('error', (error: Error) =>
+          new Logger('Redis').warn(`Redis: ${error.message}`),
+        );
+        return client;
+      },
+    },
+  ],
+  exports: [REDIS_CLIENT],
+})
+export class RedisModule implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RedisModule.name);
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // PostgreSQL is how several instances share one service; the rate-limit
+    // counters then need Redis to be shared too.
+    if (
+      this.redis === null &&
+      isPostgresUrl(this.config.get('DATABASE_URL', { infer: true }))
+    ) {
+      this.logger.warn(
+        'DATABASE_URL is PostgreSQL but REDIS_URL is not set: rate-limit counters are kept per instance, so behind a load balancer each instance allows the full limit',
+      );
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.redis === null) return;
+    // quit() waits for a reply that never comes while Redis is away.
+    if (this.redis.status === 'ready') await this.redis.quit();
+    else this.redis.disconnect();
+  }
+}

@@ -1,0 +1,343 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import type { TestDatabase } from '../utils/test-app.js';
+import { createTestDatabase, TEST_DATABASE_URL } from '../utils/test-app.js';
+
+/**
+ * Two production builds (`node dist/main.js`) on different ports over one
+ * fresh PostgreSQL database and one Redis, as behind a load balancer: any
+ * instance serves any request. `npm run test:multi` (it builds first).
+ */
+const REDIS_URL = process.env.TEST_REDIS_URL || undefined;
+const PASSWORD = 'correct horse battery staple';
+// One service, one issuer, whichever instance signs.
+const PUBLIC_URL = 'http://auth.multi.test';
+const TOKEN_LIMIT = 100;
+const BACKOFF_THRESHOLD = 3;
+
+interface Instance {
+  name: string;
+  base: string;
+  process: ChildProcess;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function start(name: string, port: number, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return { name, base: `http://127.0.0.1:${port}`, process: child };
+}
+
+async function waitUntilReady(instance: Instance): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < 30_000) {
+    if (instance.process.exitCode !== null) {
+      throw new Error(
+        `${instance.name} exited with ${instance.process.exitCode}`,
+      );
+    }
+    try {
+      if ((await fetch(`${instance.base}/health/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${instance.name} did not become ready in 30 s`);
+}
+
+async function stop(instance: Instance): Promise<void> {
+  if (instance.process.exitCode !== null) return;
+  const exited = new Promise((resolve) =>
+    instance.process.once('exit', resolve),
+  );
+  instance.process.kill('SIGTERM');
+  await exited;
+}
+
+function runNode(script: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${script} exited with ${code}`)),
+    );
+  });
+}
+
+const tokenRequest = (instance: Instance, form: Record<string, string>) =>
+  fetch(`${instance.base}/auth/token`, {
+    method: 'POST',
+    body: new URLSearchParams(form),
+  });
+
+async function login(
+  instance: Instance,
+): Promise<{ access_token: string; refresh_token: string }> {
+  const response = await tokenRequest(instance, {
+    grant_type: 'password',
+    username: 'alice',
+    password: PASSWORD,
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as {
+    access_token: string;
+    refresh_token: string;
+  };
+}
+
+const refresh = (instance: Instance, refreshToken: string) =>
+  tokenRequest(instance, {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+  });
+
+const register = (instance: Instance, username: string) =>
+  fetch(`${instance.base}/users`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+
+const me = (instance: Instance, accessToken: string) =>
+  fetch(`${instance.base}/users/me`, {
+    headers: { Authorization: `Bearer ${accessToken}` },
+  });
+
+const jwksOf = async (instance: Instance) =>
+  (await (await fetch(`${instance.base}/.well-known/jwks.json`)).json()) as {
+    keys: { kid: string }[];
+  };
+
+const kidOf = (jwt: string) =>
+  (
+    JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()) as {
+      kid: string;
+    }
+  ).kid;
+
+async function eventually<T>(
+  assertion: () => Promise<T>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() - started > timeoutMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+describe('two instances over one PostgreSQL and one Redis', () => {
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  let a: Instance;
+  let b: Instance;
+
+  beforeAll(async () => {
+    // A missing server fails here, never skips: this suite exists to prove them.
+    expect(TEST_DATABASE_URL).toMatch(/^postgres/);
+    expect(REDIS_URL).toBeDefined();
+    expect(existsSync('dist/main.js')).toBe(true);
+    database = await createTestDatabase();
+    env = {
+      DATABASE_URL: database.databaseUrl,
+      REDIS_URL: REDIS_URL!,
+      PUBLIC_URL,
+      BCRYPT_COST: '4',
+      // Short, so that B follows a rotation made elsewhere within the test.
+      SIGNING_KEYS_REFRESH_SECONDS: '1',
+      // The throttling test names its client in X-Forwarded-For; the rest
+      // of the file comes from 127.0.0.1, within these limits.
+      TRUST_PROXY: 'loopback',
+      THROTTLE_TOKEN_LIMIT: String(TOKEN_LIMIT),
+      THROTTLE_REGISTRATION_LIMIT: '1000',
+      LOGIN_BACKOFF_THRESHOLD: String(BACKOFF_THRESHOLD),
+      LOGIN_BACKOFF_BASE_MS: '60000',
+    };
+    const [portA, portB] = [await freePort(), await freePort()];
+    // Started together on the empty database: both run the migrations and look for a key.
+    a = start('A', portA, env);
+    b = start('B', portB, env);
+    await Promise.all([waitUntilReady(a), waitUntilReady(b)]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a, b].filter(Boolean).map(stop));
+    await database?.drop();
+  });
+
+  it('readiness covers the database and Redis on both', async () => {
+    for (const instance of [a, b]) {
+      const body = (await (
+        await fetch(`${instance.base}/health/ready`)
+      ).json()) as { details: Record<string, { status: string }> };
+      expect(body.details).toMatchObject({
+        database: { status: 'up' },
+        redis: { status: 'up' },
+      });
+    }
+  });
+
+  it('started together on an empty database, they store one key and publish the same JWKS', async () => {
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ kid: string }>(
+        'SELECT kid FROM signing_keys',
+      );
+      expect(rows).toHaveLength(1);
+      const jwks = await jwksOf(a);
+      expect(jwks.keys.map((key) => key.kid)).toEqual([rows[0].kid]);
+      expect(await jwksOf(b)).toEqual(jwks);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('two registrations of one name, on A and B at once: one 201, one 409', async () => {
+    for (const username of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+      const statuses = (
+        await Promise.all([register(a, username), register(b, username)])
+      ).map((response) => response.status);
+      expect(statuses.sort()).toEqual([201, 409]);
+    }
+  });
+
+  it('an access token issued by A is accepted by B', async () => {
+    const { access_token } = await login(a);
+    const response = await me(b, access_token);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { username: string }).username).toBe(
+      'alice',
+    );
+  });
+
+  it('RFC 9700 §4.14.2: a refresh token rotated on A is spent on B, and presenting it there ends the family', async () => {
+    const first = await login(a);
+    const rotated = await refresh(a, first.refresh_token);
+    expect(rotated.status).toBe(200);
+    const { refresh_token: successor } = (await rotated.json()) as {
+      refresh_token: string;
+    };
+
+    const replay = await refresh(b, first.refresh_token);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: 'invalid_grant' });
+    expect((await refresh(a, successor)).status).toBe(400);
+  });
+
+  it('concurrent refreshes of one token on A and B: exactly one wins, and the reuse ends the family', async () => {
+    for (let round = 0; round < 10; round++) {
+      const { refresh_token } = await login(a);
+      const responses = await Promise.all([
+        refresh(a, refresh_token),
+        refresh(b, refresh_token),
+      ]);
+      expect(responses.map((response) => response.status).sort()).toEqual([
+        200, 400,
+      ]);
+      const winner = responses.find((response) => response.status === 200)!;
+      const loser = responses.find((response) => response.status === 400)!;
+      expect(await loser.json()).toMatchObject({ error: 'invalid_grant' });
+      const { refresh_token: successor } = (await winner.json()) as {
+        refresh_token: string;
+      };
+      expect((await refresh(a, successor)).status).toBe(400);
+      expect((await refresh(b, successor)).status).toBe(400);
+    }
+  }, 60_000);
+
+  it('a key rotated with keys:rotate signs A’s new tokens, is served in B’s JWKS, and B accepts them', async () => {
+    const output = await runNode('dist/cli/rotate-signing-key.js', env);
+    const kid = /kid (\S+),/.exec(output)?.[1];
+    expect(kid).toBeDefined();
+
+    await eventually(async () => {
+      expect((await jwksOf(b)).keys.map((key) => key.kid)).toContain(kid);
+      expect(await jwksOf(b)).toEqual(await jwksOf(a));
+    });
+    const token = await eventually(async () => {
+      const { access_token } = await login(a);
+      expect(kidOf(access_token)).toBe(kid);
+      return access_token;
+    });
+    expect((await me(b, token)).status).toBe(200);
+  }, 30_000);
+
+  it('the login throttle counts attempts across both: per username, and per client address', async () => {
+    // Names and addresses of their own per run: Redis outlives the test.
+    const username = `mallory-${randomBytes(6).toString('hex')}`;
+    const guess = (instance: Instance) =>
+      tokenRequest(instance, {
+        grant_type: 'password',
+        username,
+        password: 'a wrong guess',
+      });
+    for (let attempt = 0; attempt < BACKOFF_THRESHOLD; attempt++) {
+      expect((await guess(attempt % 2 === 0 ? a : b)).status).toBe(400);
+    }
+    for (const instance of [a, b]) {
+      const held = await guess(instance);
+      expect(held.status).toBe(429);
+      expect(Number(held.headers.get('retry-after'))).toBeGreaterThan(50);
+    }
+
+    const clientIp = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+    const fromClient = (instance: Instance) =>
+      fetch(`${instance.base}/auth/token`, {
+        method: 'POST',
+        headers: { 'X-Forwarded-For': clientIp },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'not a refresh token',
+        }),
+      });
+    const statuses = await Promise.all(
+      Array.from({ length: TOKEN_LIMIT }, (_, i) =>
+        fromClient(i % 2 === 0 ? a : b).then((response) => response.status),
+      ),
+    );
+    expect(statuses.every((status) => status === 400)).toBe(true);
+    expect((await fromClient(a)).status).toBe(429);
+    expect((await fromClient(b)).status).toBe(429);
+  });
+});

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomInt } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { expectOAuthError } from './utils/expectations.js';
+import { tokenClient } from './utils/flows.js';
+import type { TestApp } from './utils/test-app.js';
+import { createTestApp, TEST_DATABASE_URL } from './utils/test-app.js';
+
+/**
+ * REDIS_URL: the readiness probe covers Redis when it is set, and an
+ * instance on PostgreSQL without it says at start that its rate-limit
+ * counters are its own. A Redis server for the "up" case comes from
+ * TEST_REDIS_URL; CI provides one, so there a missing server fails.
+ */
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL || undefined;
+const withRedis =
+  TEST_REDIS_URL !== undefined || process.env.CI === 'true' ? it : it.skip;
+const onPostgres = TEST_DATABASE_URL === undefined ? it.skip : it;
+
+/** Nothing listens on port 1 of the loopback: a Redis that is down. */
+const UNREACHABLE_REDIS = 'redis://127.0.0.1:1';
+
+// The logger is process-wide: the first app of the file decides where lines go.
+const written: string[] = [];
+const capture = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    written.push(chunk.toString());
+    done();
+  },
+});
+const warnings = () =>
+  written
+    .join('')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((line) => line.level === 40)
+    .map((line) => line.msg);
+const PER_INSTANCE_WARNING = /REDIS_URL is not set: rate-limit counters/;
+
+describe('GET /health/ready with REDIS_URL', () => {
+  let withoutRedis: TestApp;
+  beforeAll(async () => {
+    withoutRedis = await createTestApp(
+      { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+      { logDestination: capture },
+    );
+  });
+  afterAll(() => withoutRedis.close());
+
+  it('leaves Redis out while REDIS_URL is not set', async () => {
+    const response = await withoutRedis.http().get('/health/ready').expect(200);
+    expect(Object.keys(response.body.details)).toEqual(['database']);
+  });
+
+  it('answers 503 problem details when Redis does not answer, while the database does', async () => {
+    const testApp = await createTestApp({ REDIS_URL: UNREACHABLE_REDIS });
+    try {
+      const response = await testApp.http().get('/health/ready').expect(503);
+      expect(response.headers['content-type']).toMatch(
+        /^application\/problem\+json/,
+      );
+      expect(response.body).toMatchObject({
+        status: 503,
+        instance: '/health/ready',
+      });
+      // Liveness is about the process alone: a Redis outage must not get it restarted.
+      await testApp.http().get('/health/live').expect(200);
+    } finally {
+      await testApp.close();
+    }
+  });
+
+  withRedis('answers 200 with Redis up when it answers', async () => {
+    expect(TEST_REDIS_URL).toBeDefined();
+    const testApp = await createTestApp({ REDIS_URL: TEST_REDIS_URL! });
+    try {
+      const response = await testApp.http().get('/health/ready').expect(200);
+      expect(response.body.details).toMatchObject({
+        database: { status: 'up' },
+        redis: { status: 'up' },
+      });
+    } finally {
+      await testApp.close();
+    }
+  });
+});
+
+describe('the start-up warning about per-instance rate-limit counters', () => {
+  it('is not logged on SQLite, which one instance owns', () => {
+    if (TEST_DATABASE_URL !== undefined) return;
+    expect(warnings()).not.toContainEqual(
+      expect.stringMatching(PER_INSTANCE_WARNING),
+    );
+  });
+
+  onPostgres('is logged on PostgreSQL without REDIS_URL', () => {
+    expect(warnings()).toContainEqual(
+      expect.stringMatching(PER_INSTANCE_WARNING),
+    );
+  });
+
+  onPostgres('is not logged on PostgreSQL with REDIS_URL', async () => {
+    written.length = 0;
+    const testApp = await createTestApp({ REDIS_URL: UNREACHABLE_REDIS });
+    await testApp.close();
+    expect(written.join('')).not.toMatch(PER_INSTANCE_WARNING);
+  });
+});
+
+describe('rate limits with REDIS_URL', () => {
+  /** A client address of its own per run: counters in Redis outlive the test. */
+  const someClientIp = () =>
+    `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+  const refreshFrom = (testApp: TestApp, clientIp: string) =>
+    tokenClient(() => testApp)
+      .refresh('not a refresh token')
+      .set('X-Forwarded-For', clientIp);
+
+  it('still hold while Redis does not answer, each instance counting alone', async () => {
+    const testApp = await createTestApp({
+      REDIS_URL: UNREACHABLE_REDIS,
+      THROTTLE_TOKEN_LIMIT: '2',
+    });
+    try {
+      await tokenClient(() => testApp)
+        .refresh('not a refresh token')
+        .expect(400);
+      await tokenClient(() => testApp)
+        .refresh('not a refresh token')
+        .expect(400);
+
+      const response = await tokenClient(() => testApp).refresh('x');
+
+      expectOAuthError(response, 429, 'temporarily_unavailable');
+    } finally {
+      await testApp.close();
+    }
+  });
+
+  withRedis(
+    'are counted once for all the instances sharing one Redis',
+    async () => {
+      const env = {
+        REDIS_URL: TEST_REDIS_URL!,
+        TRUST_PROXY: 'loopback',
+        THROTTLE_TOKEN_LIMIT: '3',
+      };
+      const first = await createTestApp(env);
+      const second = await createTestApp({
+        ...env,
+        DATABASE_URL: first.databaseUrl,
+      });
+      try {
+        const clientIp = someClientIp();
+        await refreshFrom(first, clientIp).expect(400);
+        await refreshFrom(second, clientIp).expect(400);
+        await refreshFrom(first, clientIp).expect(400);
+
+        expectOAuthError(
+          await refreshFrom(second, clientIp),
+          429,
+          'temporarily_unavailable',
+        );
+        // Another client is not held back by it.
+        await refreshFrom(second, someClientIp()).expect(400);
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    },
+  );
+});
