@@ -12,6 +12,7 @@ import {
 import type { Actor } from '../audit/actor.js';
 import { AuditEventsService } from '../audit/audit-events.service.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
+import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
@@ -47,6 +48,8 @@ const CLEANUP_INTERVAL_MS = 3600 * 1000;
 export class SessionsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SessionsService.name);
   private readonly refreshTtlMs: number;
+  /** The bearer guard's lookup, on every request. */
+  private readonly byId: PrimaryKeyLookup<Session>;
   private cleanupTimer?: NodeJS.Timeout;
 
   constructor(
@@ -57,6 +60,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     config: ConfigService<AppConfig, true>,
   ) {
     this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+    this.byId = new PrimaryKeyLookup(dataSource, Session);
   }
 
   onModuleInit(): void {
@@ -224,11 +228,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
 
   /** A session that has neither ended nor expired. */
   async findActive(sessionId: string): Promise<Session | null> {
-    const session = await this.sessions.findOneBy({
-      id: sessionId,
-      endedAt: IsNull(),
-    });
-    return session !== null && session.expiresAt > new Date() ? session : null;
+    const session = await this.byId.find(sessionId);
+    return session !== null &&
+      session.endedAt === null &&
+      session.expiresAt > new Date()
+      ? session
+      : null;
   }
 
   async listActive(userId: string): Promise<Session[]> {
