@@ -1,4 +1,9 @@
-import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
+import type {
+  DataSource,
+  EntityManager,
+  EntityMetadata,
+  ObjectLiteral,
+} from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 
 /**
@@ -33,11 +38,11 @@ export class PrimaryKeyLookup<Entity extends ObjectLiteral> {
       ` WHERE ${driver.escape(primary.databaseName)} = ${driver.createParameter('id', 0)}`;
   }
 
-  async find(id: string): Promise<Entity | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      this.sql,
-      [id],
-    );
+  /** Inside a transaction, pass its manager: the read then belongs to it. */
+  async find(id: string, manager?: EntityManager): Promise<Entity | null> {
+    const rows: Record<string, unknown>[] = await (
+      manager ?? this.dataSource
+    ).query(this.sql, [id]);
     const row = rows[0];
     if (row === undefined) return null;
     const entity = this.metadata.create() as Entity;
