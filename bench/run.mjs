@@ -117,6 +117,7 @@ async function startService() {
   child.stderr.on('data', (chunk) => (stderr += chunk));
   children.add(child);
   child.once('exit', () => children.delete(child));
+  serverPids.set(String(SERVICE_PORT), child.pid);
   const base = `http://127.0.0.1:${SERVICE_PORT}`;
   while (performance.now() - started < 20_000) {
     if (child.exitCode !== null)
@@ -144,6 +145,7 @@ async function startFloor() {
     child.once('exit', () => reject(new Error('the floor exited')));
   });
   const { port, token } = JSON.parse(line);
+  serverPids.set(String(port), child.pid);
   return { child, base: `http://127.0.0.1:${port}`, token };
 }
 
@@ -195,8 +197,39 @@ async function login(base, username) {
   return response.json();
 }
 
+/** The server process behind each port, whose CPU time a run reads. */
+const serverPids = new Map();
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time the process has used, all its threads (Linux). Unlike
+ * requests/s, CPU per request barely moves when other work shares the
+ * cores, so it still compares the service with the floor on a busy machine.
+ */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the name.
+    return (
+      ((Number(fields[11]) + Number(fields[12])) * 1000) /
+      CLOCK_TICKS_PER_SECOND
+    );
+  } catch {
+    return NaN;
+  }
+}
+
 /** One autocannon run; throughput counts 2xx answers only. */
 async function cannon(options, seconds) {
+  const pid = serverPids.get(new URL(options.url).port);
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({
     ...options,
     ...(options.amount === undefined ? { duration: seconds } : {}),
@@ -206,7 +239,21 @@ async function cannon(options, seconds) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / result.requests.total,
   };
+}
+
+/**
+ * Waits until the server stops using CPU: logins cut off at the end of a
+ * run still queue bcrypt work, which must not count against the next run.
+ */
+async function settle(url) {
+  const pid = serverPids.get(new URL(url).port);
+  for (let tries = 0; tries < 50; tries += 1) {
+    const before = cpuMs(pid);
+    await sleep(200);
+    if (!(cpuMs(pid) - before > 20)) return;
+  }
 }
 
 /** A warm-up, then the median of `plan.rounds` rounds. */
@@ -215,8 +262,10 @@ async function measure(label, options) {
   await cannon(options, plan.warmup);
   const rounds = [];
   for (let round = 0; round < plan.rounds; round += 1) {
+    await settle(options.url);
     rounds.push(await cannon(options, plan.duration));
   }
+  await settle(options.url);
   return medianOf(rounds);
 }
 
@@ -287,6 +336,7 @@ async function measureDuringStorm(label, storm, probe) {
     await sleep(500);
     rounds.push(await cannon(probe, plan.duration));
     await stormRun;
+    await settle(storm.url);
   }
   return medianOf(rounds);
 }
@@ -438,6 +488,10 @@ function brokenMeasurements(results) {
 }
 
 const ms = (value) => `${value.toFixed(1)} ms`;
+const cpu = (milliseconds) =>
+  Number.isFinite(milliseconds)
+    ? `${Math.round(milliseconds * 1000)} µs`
+    : 'n/a';
 const perSecond = (value) =>
   `${value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1)}/s`;
 const percent = (value) =>
@@ -467,6 +521,13 @@ function report(results) {
     `floor ${ms(r.floor.p50)} / ${ms(r.floor.p99)}`,
     `${(r.usersMe.p99 / r.floor.p99).toFixed(1)}× p99`,
     verdict(r.usersMe.p99 <= 25, 'p99 ≤ 25 ms'),
+  );
+  row(
+    'GET /users/me: CPU per request (all threads)',
+    cpu(r.usersMe.cpuMsPerRequest),
+    `floor ${cpu(r.floor.cpuMsPerRequest)}`,
+    percent(r.floor.cpuMsPerRequest / r.usersMe.cpuMsPerRequest),
+    'ratio as req/s on idle cores',
   );
   row(
     'GET /users/me: errors (median per round)',
@@ -513,10 +574,10 @@ function report(results) {
     verdict(refreshRatio >= 0.6, '≥ 60 %'),
   );
   row(
-    'refresh grant: p50 / p99',
-    `${ms(r.refresh.p50)} / ${ms(r.refresh.p99)}`,
-    '',
-    '',
+    'refresh grant: p50 / p99; CPU per request',
+    `${ms(r.refresh.p50)} / ${ms(r.refresh.p99)}; ${cpu(r.refresh.cpuMsPerRequest)}`,
+    `one RS256 signature ${cpu(1000 / r.signing.rs256SignPerSecond)}`,
+    percent(1000 / r.signing.rs256SignPerSecond / r.refresh.cpuMsPerRequest),
     '',
   );
   row(
