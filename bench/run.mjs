@@ -343,7 +343,11 @@ async function measureDuringStorm(label, storm, probe) {
 
 // ------------------------------------------------------ the machine's limits
 
-/** bcrypt.compare through the async API with every core busy: what logins/s can reach. */
+/**
+ * bcrypt.compare through the async API with every core busy: what logins/s
+ * can reach. As many compares in flight as the login runs have logins, so
+ * that on a shared machine both get the same share of the cores.
+ */
 async function bcryptCeiling() {
   log('the bcrypt ceiling');
   const hash = await bcrypt.hash(PASSWORD, BCRYPT_COST);
@@ -357,7 +361,7 @@ async function bcryptCeiling() {
       }
     };
     const started = performance.now();
-    await Promise.all(Array.from({ length: CORES }, worker));
+    await Promise.all(Array.from({ length: LOGIN_CONNECTIONS }, worker));
     return { opsPerSecond: done / ((performance.now() - started) / 1000) };
   };
   await compareFor(plan.warmup / 2);
@@ -368,14 +372,14 @@ async function bcryptCeiling() {
   return { hash, ...medianOf(rounds) };
 }
 
-/** Keeps every core comparing bcrypt hashes until `stop` resolves: a storm without the service. */
+/** The login storm's bcrypt work without the service, until `stopped` resolves. */
 async function bcryptLoad(hash, stopped) {
   let running = true;
   void stopped.then(() => (running = false));
   const worker = async () => {
     while (running) await bcrypt.compare(PASSWORD, hash);
   };
-  await Promise.all(Array.from({ length: CORES }, worker));
+  await Promise.all(Array.from({ length: LOGIN_CONNECTIONS }, worker));
 }
 
 /** Operations per second of one core, as the service's one event loop signs. */
