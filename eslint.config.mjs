@@ -42,8 +42,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript for readers to copy: checked for errors, not for types.
-    files: ['examples/**/*.mjs'],
+    // Plain JavaScript for readers to copy, and the benchmark script:
+    // checked for errors, not for types.
+    files: ['examples/**/*.mjs', 'bench/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {

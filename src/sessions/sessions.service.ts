@@ -12,6 +12,7 @@ import {
 import type { Actor } from '../audit/actor.js';
 import { AuditEventsService } from '../audit/audit-events.service.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
+import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
@@ -47,6 +48,11 @@ const CLEANUP_INTERVAL_MS = 3600 * 1000;
 export class SessionsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SessionsService.name);
   private readonly refreshTtlMs: number;
+  /** The bearer guard's lookup, on every request. */
+  private readonly byId: PrimaryKeyLookup<Session>;
+  /** Every refresh reads its token, session and, on reuse, user. */
+  private readonly refreshTokenByHash: PrimaryKeyLookup<RefreshToken>;
+  private readonly userById: PrimaryKeyLookup<User>;
   private cleanupTimer?: NodeJS.Timeout;
 
   constructor(
@@ -57,6 +63,9 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     config: ConfigService<AppConfig, true>,
   ) {
     this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+    this.byId = new PrimaryKeyLookup(dataSource, Session);
+    this.refreshTokenByHash = new PrimaryKeyLookup(dataSource, RefreshToken);
+    this.userById = new PrimaryKeyLookup(dataSource, User);
   }
 
   onModuleInit(): void {
@@ -146,11 +155,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       this.dataSource,
 
       async (manager): Promise<RotationResult> => {
-        const presented = await manager.findOne(RefreshToken, {
-          where: { tokenHash },
-          relations: { session: { user: true } },
-        });
-        const session = presented?.session;
+        const presented = await this.refreshTokenByHash.find(
+          tokenHash,
+          manager,
+        );
+        const session =
+          presented && (await this.byId.find(presented.sessionId, manager));
         if (!presented || !session) return { ok: false, reason: 'unknown' };
         // §6: a refresh token is bound to the client it was issued to; another client learns nothing.
         if (session.clientId !== clientId)
@@ -174,7 +184,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
           await this.events.record(
             {
               type: 'refresh_token.reuse_detected',
-              user: session.user,
+              user: await this.userById.find(session.userId, manager),
               clientId,
               details: { sessionId: session.id },
             },
@@ -215,20 +225,21 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The session a refresh token belongs to, whatever its state. */
-  findByRefreshToken(refreshToken: string): Promise<RefreshToken | null> {
-    return this.dataSource.getRepository(RefreshToken).findOne({
-      where: { tokenHash: hashSecret(refreshToken) },
-      relations: { session: true },
-    });
+  async findByRefreshToken(refreshToken: string): Promise<RefreshToken | null> {
+    const token = await this.refreshTokenByHash.find(hashSecret(refreshToken));
+    if (token === null) return null;
+    token.session = (await this.byId.find(token.sessionId)) ?? undefined;
+    return token;
   }
 
   /** A session that has neither ended nor expired. */
   async findActive(sessionId: string): Promise<Session | null> {
-    const session = await this.sessions.findOneBy({
-      id: sessionId,
-      endedAt: IsNull(),
-    });
-    return session !== null && session.expiresAt > new Date() ? session : null;
+    const session = await this.byId.find(sessionId);
+    return session !== null &&
+      session.endedAt === null &&
+      session.expiresAt > new Date()
+      ? session
+      : null;
   }
 
   async listActive(userId: string): Promise<Session[]> {

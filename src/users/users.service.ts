@@ -10,6 +10,7 @@ import type {
 } from '../audit/security-events.service.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { ValidationProblemException } from '../common/http-problem.exception.js';
+import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import type { AppConfig } from '../config/env.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
@@ -39,6 +40,8 @@ export type RegisteredBy = 'self' | 'admin' | 'configuration';
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UsersService.name);
+  /** The bearer guard's lookup, on every request. */
+  private readonly byId: PrimaryKeyLookup<User>;
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
@@ -48,7 +51,9 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly sessions: SessionsService,
     private readonly events: SecurityEvents,
     private readonly config: ConfigService<AppConfig, true>,
-  ) {}
+  ) {
+    this.byId = new PrimaryKeyLookup(dataSource, User);
+  }
 
   /**
    * The first admin, from ADMIN_USERNAME and ADMIN_PASSWORD, when no user
@@ -122,7 +127,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
+    return this.byId.find(id);
   }
 
   /** A page of users, oldest first, optionally those whose name contains `search`. */
