@@ -22,6 +22,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,15 @@ const build = !process.argv.includes('--no-build');
 
 const BCRYPT_COST = 12;
 const CORES = availableParallelism();
-const SERVICE_PORT = 3931;
+/** A port nobody listens on now: CI may run beside other services. */
+const SERVICE_PORT = await new Promise((resolve, reject) => {
+  const probe = createServer();
+  probe.once('error', reject);
+  probe.listen(0, '127.0.0.1', () => {
+    const { port } = probe.address();
+    probe.close(() => resolve(port));
+  });
+});
 const PASSWORD = 'bench correct horse battery staple';
 /** The connection count for the /users/me targets. */
 const ME_CONNECTIONS = 50;

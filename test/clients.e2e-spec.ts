@@ -229,6 +229,22 @@ describe('service clients', () => {
         }
       });
 
+      it('a name with a control character (a NUL fails a PostgreSQL statement; a newline forges a log line)', async () => {
+        for (const name of [
+          'billing\u0000',
+          'billing\nadmin',
+          'bill\u0085ing',
+        ]) {
+          const response = await invalid({
+            name,
+            allowedScopes: [],
+            allowedGrantTypes: [],
+          });
+          expectProblem(response, 400, '/clients');
+          expect(fieldsOf(response.body)).toEqual(['name']);
+        }
+      });
+
       it('a secret or id chosen by the caller: unknown fields are refused', async () => {
         const response = await invalid({
           name: 'x',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expectOAuthError } from './utils/expectations.js';
 import { tokenClient } from './utils/flows.js';
@@ -167,6 +167,32 @@ describe('rate limits with REDIS_URL', () => {
       } finally {
         await second.close();
         await first.close();
+      }
+    },
+  );
+
+  withRedis(
+    'hold back a burst of guesses at one username, sent at once: no more than the threshold reach the password check',
+    async () => {
+      const testApp = await createTestApp({
+        REDIS_URL: TEST_REDIS_URL!,
+        LOGIN_BACKOFF_THRESHOLD: '3',
+        LOGIN_BACKOFF_BASE_MS: '60000',
+      });
+      try {
+        const username = `mallory-${randomBytes(6).toString('hex')}`;
+        const statuses = (
+          await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              tokenClient(() => testApp).loginRequest(username, `guess ${i}`),
+            ),
+          )
+        ).map((response) => response.status);
+
+        expect(statuses.filter((status) => status === 400).length).toBe(3);
+        expect(statuses.filter((status) => status === 429).length).toBe(9);
+      } finally {
+        await testApp.close();
       }
     },
   );

@@ -68,7 +68,10 @@ export class SecurityEvents {
         event.details === undefined
           ? null
           : (JSON.parse(
-              withoutNul(JSON.stringify(event.details)),
+              // Each string value: in JSON text a NUL is already escaped.
+              JSON.stringify(event.details, (_key, value: unknown) =>
+                typeof value === 'string' ? withoutNul(value) : value,
+              ),
             ) as AuditDetails),
     });
     this.count(event);

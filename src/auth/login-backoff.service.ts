@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppConfig } from '../config/env.js';
 import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
 import { normalizeUsername } from '../users/username.js';
@@ -49,6 +50,10 @@ export class LoginBackoff {
   /**
    * Starts an attempt on `username`: the milliseconds still to wait if it
    * must wait (and then it does not count), otherwise undefined.
+   *
+   * Every step is one atomic operation of the store, so that guesses sent
+   * at once to several instances sharing Redis are held back as surely as
+   * those one process handles in turn.
    */
   async startAttempt(username: string): Promise<number | undefined> {
     const key = keyOf(username);
@@ -63,9 +68,18 @@ export class LoginBackoff {
     }
     // penalty(): a count that is never refused; the wait is what refuses.
     const { consumedPoints: attempts } = await this.attempts.penalty(key);
-    if (attempts >= this.threshold) {
-      await this.waits.block(key, this.waitAfter(attempts) / 1000);
+    if (attempts < this.threshold) return undefined;
+    // From the threshold on, one attempt at a time: the first to claim the
+    // slot goes on and sets the next wait; the others, sent with it, wait.
+    try {
+      await this.waits.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      await this.attempts.reward(key);
+      return Math.max(rejection.msBeforeNext, 1);
     }
+    // Whole seconds: Redis keeps a key's lifetime in seconds, and 0 would mean forever.
+    await this.waits.block(key, Math.ceil(this.waitAfter(attempts) / 1000));
     return undefined;
   }
 

@@ -5,6 +5,9 @@ import { Redis } from 'ioredis';
 import { isPostgresUrl } from '../config/database.options.js';
 import type { AppConfig } from '../config/env.js';
 
+/** A counter update takes well under a millisecond on a healthy Redis. */
+const COMMAND_TIMEOUT_MS = 500;
+
 /** The shared ioredis client, or null when REDIS_URL is not set. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -28,6 +31,10 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
+          // A Redis that stops answering on an open connection still looks
+          // ready: without a deadline a login would wait on it for minutes.
+          // A command that fails falls back to per-instance counting.
+          commandTimeout: COMMAND_TIMEOUT_MS,
         });
         // ioredis reconnects by itself; without a listener an outage would crash the process.
         client.on('error', (error: Error) =>
@@ -63,7 +70,9 @@ export class RedisModule implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.redis === null) return;
     // quit() waits for a reply that never comes while Redis is away.
-    if (this.redis.status === 'ready') await this.redis.quit();
-    else this.redis.disconnect();
+    if (this.redis.status === 'ready') {
+      await this.redis.quit().catch(() => undefined);
+    }
+    this.redis.disconnect();
   }
 }

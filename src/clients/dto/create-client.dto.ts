@@ -1,4 +1,11 @@
-import { ArrayUnique, IsArray, IsIn, IsString, Length } from 'class-validator';
+import {
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
 import { SCOPES } from '../../auth/scopes.js';
 import type { ClientGrantType } from '../client.entity.js';
 import { CLIENT_GRANT_TYPES } from '../client.entity.js';
@@ -10,6 +17,12 @@ export class CreateClientDto {
    */
   @IsString()
   @Length(1, 100)
+  // It is shown in lists and written to logs, where a control character could forge a line;
+  // PostgreSQL text cannot hold a NUL. Spelled out: \p{Cc} is not in every language's regex.
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^\u0000-\u001f\u007f-\u009f]*$/, {
+    message: 'name must not contain control characters',
+  })
   name!: string;
 
   /**
