@@ -143,7 +143,7 @@ describe('validateEnv()', () => {
   it('refuses JWT_PRIVATE_KEY together with JWT_PRIVATE_KEY_FILE', () => {
     expect(() =>
       validateEnv({
-        JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----',
+        JWT_PRIVATE_KEY: 'any value: only that both are set matters',
         JWT_PRIVATE_KEY_FILE: '/run/secrets/jwt.pem',
       }),
     ).toThrow(/JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE: set one, not both/);

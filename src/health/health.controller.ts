@@ -52,9 +52,7 @@ export class HealthController {
   checkReadiness(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 1_000 }),
-      ...(this.redis.configured
-        ? [() => this.redis.pingCheck('redis', { timeout: 1_000 })]
-        : []),
+      ...(this.redis.configured ? [() => this.redis.pingCheck('redis')] : []),
     ]);
   }
 }

@@ -14,7 +14,7 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 /**
  * One Redis connection per instance, for whatever must be shared between
  * instances beyond the database (the rate-limit counters). Global, so the
- * throttler storage and the readiness check inject the same client.
+ * rate limiters and the readiness check inject the same client.
  */
 @Global()
 @Module({
