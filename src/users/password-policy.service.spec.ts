@@ -103,6 +103,28 @@ describe('PasswordPolicy.violation()', () => {
       expect(relaxed.violation('quokkabanjo')).toBeNull();
     });
 
+    it.each(['8t8F%mb9', 'tZ@fApk4', '6GNrQ*oU', '3-&H=ld1'])(
+      'accepts %s, random characters that zxcvbn can only brute-force, although it scores them below 3',
+      (password) => {
+        expect(relaxed.violation(password)).toBeNull();
+      },
+    );
+
+    it.each([
+      ['password1', /one of the most common passwords/],
+      ['P@ssw0rd!', /one of the most common passwords/],
+      ['aaaaaaaa', /repeats a character/],
+      ['abcdefgh', /character sequence/],
+      ['zxcvbnm,./', /keyboard pattern/],
+      ['Xq7#v2019', /recent year/],
+      ['alice2024', /contains the username; it contains a recent year/],
+    ])('rejects %s, saying why', (password, reason) => {
+      const violation = relaxed.violation(password, 'alice');
+
+      expect(violation).toMatch(/^password is too easy to guess: /);
+      expect(violation).toMatch(reason);
+    });
+
     it('still rejects 7 characters', () => {
       expect(relaxed.violation('xq7 vbz')).toBe(
         'password must be at least 8 characters; this one is 7',

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { MatchExtended } from '@zxcvbn-ts/core';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 import * as zxcvbnEnglish from '@zxcvbn-ts/language-en';
@@ -10,11 +11,36 @@ import { normalizeUsername } from './username.js';
 export const PASSWORD_MAX_BYTES = 72;
 
 /**
- * zxcvbn score 3: "safely unguessable", about 10^8 guesses. Below it are the
- * breached and common passwords of the dictionary and their close variants
- * (repeats, keyboard rows, sequences, the username with digits).
+ * zxcvbn score 3: "safely unguessable", about 10^8 guesses. A password that
+ * reaches it passes whatever it is made of (a passphrase of common words,
+ * say); one below it is refused only for what makes it guessable.
  */
 const MIN_STRENGTH_SCORE = 3;
+
+/**
+ * zxcvbn's matches that say nothing against a password: characters it can
+ * only try one by one (what a random password is made of, bounded by the
+ * length floor) and the separators between parts.
+ */
+const UNPATTERNED = new Set(['bruteforce', 'separator']);
+
+/** Why a match of zxcvbn's makes a password guessable, by its pattern. */
+const GUESSABLE_PATTERNS: Record<string, string> = {
+  repeat: 'it repeats a character or a group of characters',
+  sequence: 'it contains a character sequence such as abc or 9876',
+  spatial: 'it contains a keyboard pattern such as qwerty or zxcvbn',
+  date: 'it contains a date',
+  regex: 'it contains a recent year',
+};
+
+/** The dictionaries of @zxcvbn-ts/language-common, and the user's own inputs. */
+const GUESSABLE_DICTIONARIES: Record<string, string> = {
+  'passwords-common':
+    'it is, or is built on, one of the most common passwords of public breaches',
+  'diceware-common':
+    'it is a short phrase of common words: add more words, or less common ones',
+  userInputs: 'it contains the username',
+};
 
 /**
  * NIST SP 800-63B-4 §3.1.1.2 for a password that is the only factor: a
@@ -57,12 +83,23 @@ export class PasswordPolicy {
       normalized,
       username === undefined ? [] : [normalizeUsername(username)],
     );
-    if (result.score < MIN_STRENGTH_SCORE) {
-      const reason =
-        result.feedback.warning ??
-        'It is common or follows a predictable pattern.';
-      return `password is too easy to guess: ${reason} Try a longer passphrase of unrelated words.`;
-    }
-    return null;
+    if (result.score >= MIN_STRENGTH_SCORE) return null;
+    // The score alone is no blocklist: a random password at the length floor
+    // scores below 3 too, and is refused only when a match says why.
+    const reasons = new Set(
+      result.sequence
+        .filter((match) => !UNPATTERNED.has(match.pattern))
+        .map((match) => guessableBecause(match)),
+    );
+    if (reasons.size === 0) return null;
+    return `password is too easy to guess: ${[...reasons].join('; ')}. Try a longer passphrase of unrelated words.`;
   }
+}
+
+function guessableBecause(match: MatchExtended): string {
+  const reason =
+    typeof match.dictionaryName === 'string'
+      ? GUESSABLE_DICTIONARIES[match.dictionaryName]
+      : GUESSABLE_PATTERNS[match.pattern];
+  return reason ?? 'it follows a predictable pattern';
 }
