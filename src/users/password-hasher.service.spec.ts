@@ -115,4 +115,26 @@ describe('PasswordHasher', () => {
       expect(nothing).toBeGreaterThanOrEqual(0.3 * real);
     });
   });
+
+  describe('verify() of a hash older than a BCRYPT_COST raise', () => {
+    it('takes about as long as verifyNothing, so an account with an old hash does not answer faster than an unknown username', async () => {
+      const raised = hasherAtCost(9);
+      const oldHash = await bcrypt.hash('violet anchor drizzle pumpkin', 4);
+      await raised.verifyNothing('warm-up: makes the dummy hashes');
+      await raised.verify('warm-up', oldHash);
+
+      const old = await medianMillis(3, () =>
+        raised.verify('wrong guess at a password', oldHash),
+      );
+      const unknown = await medianMillis(3, () =>
+        raised.verifyNothing('wrong guess at a password'),
+      );
+
+      // Without making up the difference: cost 4 against 9, about 1/32 of the time.
+      expect(old).toBeGreaterThanOrEqual(0.6 * unknown);
+      expect(
+        await raised.verify('violet anchor drizzle pumpkin', oldHash),
+      ).toBe(true);
+    });
+  });
 });

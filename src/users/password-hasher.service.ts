@@ -11,8 +11,8 @@ import { PASSWORD_MAX_BYTES } from './password-policy.service.js';
 @Injectable()
 export class PasswordHasher {
   private readonly cost: number;
-  /** Compared against when a user is unknown, at the configured cost. */
-  private dummyHash?: Promise<string>;
+  /** Compared against when a user is unknown, or to make up for an older hash's lower cost. */
+  private readonly dummyHashes = new Map<number, Promise<string>>();
 
   constructor(config: ConfigService<AppConfig, true>) {
     this.cost = config.get('BCRYPT_COST', { infer: true });
@@ -27,10 +27,17 @@ export class PasswordHasher {
     return bcrypt.hash(password.normalize('NFKC'), this.cost);
   }
 
-  /** False for a password bcrypt would have to truncate: none such was ever stored. */
+  /**
+   * False for a password bcrypt would have to truncate: none such was ever
+   * stored. Takes the time of a comparison at today's cost whatever the
+   * hash's own: after a BCRYPT_COST raise, an account whose hash is older
+   * would otherwise answer faster than an unknown username (verifyNothing),
+   * and timing would tell which names exist.
+   */
   async verify(password: string, hash: string): Promise<boolean> {
     const normalized = password.normalize('NFKC');
     const matches = await bcrypt.compare(normalized, hash);
+    await this.spendUpToCost(normalized, bcrypt.getRounds(hash));
     return (
       matches && Buffer.byteLength(normalized, 'utf8') <= PASSWORD_MAX_BYTES
     );
@@ -41,9 +48,33 @@ export class PasswordHasher {
    * username takes as long as a wrong password for a known one.
    */
   async verifyNothing(password: string): Promise<false> {
-    this.dummyHash ??= bcrypt.hash('not a password of anyone', this.cost);
-    await bcrypt.compare(password.normalize('NFKC'), await this.dummyHash);
+    await bcrypt.compare(
+      password.normalize('NFKC'),
+      await this.dummyHash(this.cost),
+    );
     return false;
+  }
+
+  /**
+   * bcrypt's work doubles with each cost step, so what a comparison at
+   * `spent` lacks of one at today's cost is 2^cost − 2^spent = 2^spent +
+   * 2^(spent+1) + … + 2^(cost−1): one dummy comparison at each of those
+   * costs, in turn, spends exactly the difference.
+   */
+  private async spendUpToCost(password: string, spent: number): Promise<void> {
+    for (let cost = spent; cost < this.cost; cost++) {
+      await bcrypt.compare(password, await this.dummyHash(cost));
+    }
+  }
+
+  /** A hash of no password anyone has, made once per cost. */
+  private dummyHash(cost: number): Promise<string> {
+    let hash = this.dummyHashes.get(cost);
+    if (hash === undefined) {
+      hash = bcrypt.hash('not a password of anyone', cost);
+      this.dummyHashes.set(cost, hash);
+    }
+    return hash;
   }
 
   /** A hash made at a lower cost than today's is replaced on the next login. */
