@@ -1,10 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import bcrypt from 'bcrypt';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { DataSource } from 'typeorm';
+import { PasswordHasher } from '../src/users/password-hasher.service.js';
 import { User } from '../src/users/user.entity.js';
 import { expectOAuthError } from './utils/expectations.js';
-import { GOOD_PASSWORD, registerUser, tokenClient } from './utils/flows.js';
+import {
+  GOOD_PASSWORD,
+  passwordGrant,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -294,6 +300,64 @@ describe('POST /auth/token password hashing', () => {
       });
       expect(bcrypt.getRounds(passwordHash)).toBe(5);
       expect(await bcrypt.compare(GOOD_PASSWORD, passwordHash)).toBe(true);
+    } finally {
+      await strongerApp.close();
+      await weakApp.close();
+    }
+  });
+
+  it('keeps a password change that lands while a login rehashes the old password', async () => {
+    const newPassword = 'a different passphrase entirely';
+    const weakApp = await createTestApp({ BCRYPT_COST: '4' });
+    await registerUser(weakApp, 'quentin');
+    const accessToken = await passwordGrant(weakApp, 'quentin');
+    const strongerApp = await createTestApp({
+      DATABASE_URL: weakApp.databaseUrl,
+      BCRYPT_COST: '5',
+    });
+    try {
+      // The login's rehash (its first hash) waits until the password has changed.
+      const hasher = strongerApp.app.get(PasswordHasher);
+      const hash = hasher.hash.bind(hasher);
+      let rehashStarted!: () => void;
+      const rehashing = new Promise<void>((resolve) => {
+        rehashStarted = resolve;
+      });
+      let changeDone!: () => void;
+      const changed = new Promise<void>((resolve) => {
+        changeDone = resolve;
+      });
+      jest.spyOn(hasher, 'hash').mockImplementationOnce(async (password) => {
+        rehashStarted();
+        await changed;
+        return hash(password);
+      });
+      const login = strongerApp
+        .http()
+        .post('/auth/token')
+        .type('form')
+        .send({
+          grant_type: 'password',
+          username: 'quentin',
+          password: GOOD_PASSWORD,
+        })
+        .then((response) => response);
+      await rehashing;
+      await strongerApp
+        .http()
+        .put('/users/me/password')
+        .set('Authorization', `Bearer ${accessToken}`)
+        .send({ currentPassword: GOOD_PASSWORD, newPassword })
+        .expect(204);
+      changeDone();
+
+      expectOAuthError(await login, 400, 'invalid_grant');
+      const users = strongerApp.app.get(DataSource).getRepository(User);
+      const { passwordHash } = await users.findOneByOrFail({
+        username: 'quentin',
+      });
+      expect(await bcrypt.compare(newPassword, passwordHash)).toBe(true);
+      await passwordGrant(strongerApp, 'quentin', newPassword);
     } finally {
       await strongerApp.close();
       await weakApp.close();

@@ -303,11 +303,15 @@ export class UsersService implements OnApplicationBootstrap {
       return { user, failure: 'wrong_password' };
     if (!user.isActive) return { user, failure: 'inactive_account' };
     if (this.hasher.needsRehash(user.passwordHash)) {
-      user.passwordHash = await this.hasher.hash(password);
-      await this.users.update(
-        { id: user.id },
-        { passwordHash: user.passwordHash },
+      const rehashed = await this.hasher.hash(password);
+      // Compare-and-set on the hash just verified: a password change that
+      // landed while bcrypt ran must stand. The user keeps the old hash
+      // then, so SessionsService.start sees the change and refuses the login.
+      const { affected } = await this.users.update(
+        { id: user.id, passwordHash: user.passwordHash },
+        { passwordHash: rehashed },
       );
+      if (affected === 1) user.passwordHash = rehashed;
     }
     return { user };
   }
