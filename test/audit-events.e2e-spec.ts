@@ -195,6 +195,34 @@ describe('audit log', () => {
       ).toMatchObject({ userId: null, details: { reason: 'unknown_user' } });
     });
 
+    it('login.failed: scope_not_allowed, when the password is right but the roles do not allow the scope', async () => {
+      const uma = await register('uma');
+
+      const response = await loginRequest('uma', GOOD_PASSWORD, {
+        scope: 'profile users:read',
+      }).expect(400);
+
+      expect(response.body).toMatchObject({ error: 'invalid_scope' });
+      expect(await latest('login.failed', { userId: uma.id })).toMatchObject({
+        username: 'uma',
+        details: { reason: 'scope_not_allowed' },
+      });
+    });
+
+    it('refuses an unknown scope before the password is checked, leaving no login trace', async () => {
+      const vic = await register('vic');
+
+      const response = await loginRequest('vic', 'not the password of vic', {
+        scope: 'profile everything:write',
+      }).expect(400);
+
+      expect(response.body).toMatchObject({ error: 'invalid_scope' });
+      const failures = (
+        await listEvents({ userId: vic.id, type: 'login.failed' }).expect(200)
+      ).body as AuditEventPage;
+      expect(failures.total).toBe(0);
+    });
+
     it('login.failed: superseded, when the password changed while the login ran', async () => {
       const lee = await register('lee');
       const users = testApp.app.get(UsersService);

@@ -34,7 +34,9 @@ export type LoginFailure =
   /** The password changed or the account was deactivated while the login ran. */
   | 'superseded'
   /** Refused before the password was checked: the username must wait (LoginBackoff). */
-  | 'too_many_attempts';
+  | 'too_many_attempts'
+  /** The password was right, but the user's roles do not allow the scope asked for. */
+  | 'scope_not_allowed';
 
 /**
  * The one seam through which security events leave a trace: the audit row

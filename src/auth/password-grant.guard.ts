@@ -4,17 +4,20 @@ import { AuthGuard } from '@nestjs/passport';
 import type { User } from '../users/user.entity.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 import { InvalidGrant, InvalidRequest } from './oauth/oauth.errors.js';
+import { checkPasswordGrantRequest } from './token-grants.service.js';
 
 /**
  * For the password grant only (RFC 6749 §4.3.2), the resource owner's
  * credentials through Passport's local strategy; runs after
- * OAuthClientGuard. Passport's failures become RFC 6749 errors.
+ * OAuthClientGuard, once what does not depend on the password has passed.
+ * Passport's failures become RFC 6749 errors.
  */
 @Injectable()
 export class PasswordGrantGuard extends AuthGuard('local') {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuthRequest>();
     if (request.oauthForm.grant_type !== 'password') return true;
+    checkPasswordGrantRequest(request.oauthClient, request.oauthForm.scope);
     return (await super.canActivate(context)) as boolean;
   }
 

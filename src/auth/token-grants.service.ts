@@ -16,7 +16,7 @@ import {
   UnauthorizedClient,
 } from './oauth/oauth.errors.js';
 import type { TokenResponseDto } from './oauth/token-response.dto.js';
-import { isScope, parseScope, scopesForRoles } from './scopes.js';
+import { isScope, parseScope, SCOPES, scopesForRoles } from './scopes.js';
 
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: 'The refresh token is invalid.',
@@ -45,13 +45,30 @@ export class TokenGrantsService {
     requestedScope: string | undefined,
     actor: Actor,
   ): Promise<TokenResponseDto> {
-    requireGrantType(client, 'password');
+    checkPasswordGrantRequest(client, requestedScope);
     // A registered client gets no more than it was registered for, whoever logs in through it.
-    const allowed = scopesForRoles(user.roles).filter(
-      (scope) =>
-        !client.confidential || client.client.allowedScopes.includes(scope),
+    const allowed = scopesForRoles(user.roles).filter((scope) =>
+      scopesTheClientMayRequest(client).includes(scope),
     );
-    const scopes = grantScopes(requestedScope, allowed);
+    let scopes: string[];
+    try {
+      scopes = grantScopes(requestedScope, allowed);
+    } catch (refusal) {
+      // Only the user's roles can refuse here (the rest was checked before the
+      // password): the password was right, so the attempt must leave a trace.
+      if (refusal instanceof InvalidScope) {
+        await this.events.loginFailed(
+          {
+            username: user.username,
+            user,
+            clientId: client.clientId,
+            reason: 'scope_not_allowed',
+          },
+          actor,
+        );
+      }
+      throw refusal;
+    }
     const started = await this.sessions.start(
       user,
       client.clientId,
@@ -184,6 +201,29 @@ export class TokenGrantsService {
       scope: scopes.join(' '),
     };
   }
+}
+
+/**
+ * What can refuse a password grant before the password is checked: the
+ * grant type, and a scope that is malformed, unknown or beyond the client's.
+ * Refused then, the request costs no bcrypt and tells nothing of the
+ * password; only a scope beyond the user's roles waits for the user.
+ */
+export function checkPasswordGrantRequest(
+  client: AuthenticatedClient,
+  requestedScope: string | undefined,
+): void {
+  requireGrantType(client, 'password');
+  if (requestedScope !== undefined)
+    grantScopes(requestedScope, scopesTheClientMayRequest(client));
+}
+
+function scopesTheClientMayRequest(
+  client: AuthenticatedClient,
+): readonly string[] {
+  return client.confidential
+    ? client.client.allowedScopes
+    : Object.keys(SCOPES);
 }
 
 /** A registered client uses only the grants it was registered for; the public client, password and refresh. */

@@ -18,6 +18,7 @@ const LOGIN_OUTCOMES = [
   'inactive_account',
   'superseded',
   'too_many_attempts',
+  'scope_not_allowed',
 ] as const;
 export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
 

@@ -31,7 +31,10 @@ export type CredentialCheck =
   | { user: User; failure?: undefined }
   | {
       user: User | null;
-      failure: Exclude<LoginFailure, 'superseded' | 'too_many_attempts'>;
+      failure: Exclude<
+        LoginFailure,
+        'superseded' | 'too_many_attempts' | 'scope_not_allowed'
+      >;
     };
 
 /** Who registered an account: its owner, an administrator, or ADMIN_USERNAME at start-up. */
