@@ -96,6 +96,84 @@ export function setupSwaggerUi(
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
-    swaggerOptions: { persistAuthorization: true },
+    swaggerOptions: {
+      persistAuthorization: true,
+      plugins: [persistAccessTokensOnly],
+    },
   });
+}
+
+/** An entry of Swagger UI's `authorized` state, as its Authorize dialog fills it. */
+interface SwaggerUiAuthorization {
+  name: string;
+  schema: { type?: string; scheme?: string };
+  /** What the password flow's form held: the user's password, the client secret. */
+  username?: string;
+  password?: string;
+  clientSecret?: string;
+  /** The token response of the oauth2 flow, refresh token included. */
+  token?: { access_token?: string; token_type?: string };
+  /** What the http schemes hold: a pasted bearer token, or Basic's id and secret. */
+  value?: unknown;
+}
+
+/**
+ * A Swagger UI plugin. With persistAuthorization, Swagger UI would store in
+ * localStorage all that the Authorize dialog held, the user's password, the
+ * client secret and the refresh token among it (ASVS V14.3.3). This keeps
+ * the convenience of staying authorized across reloads with the access
+ * tokens alone, which expire within ACCESS_TOKEN_TTL; the rest lives only
+ * in the page's memory.
+ *
+ * @nestjs/swagger writes the function's source into swagger-ui-init.js, so
+ * it must not refer to anything outside itself.
+ */
+export function persistAccessTokensOnly() {
+  return {
+    statePlugins: {
+      auth: {
+        wrapActions: {
+          persistAuthorizationIfNeeded:
+            (
+              _persistEverything: unknown,
+              system: {
+                authSelectors: {
+                  authorized: () => {
+                    toJS: () => Record<string, SwaggerUiAuthorization>;
+                  };
+                };
+              },
+            ) =>
+            () => {
+              const kept: Record<string, SwaggerUiAuthorization> = {};
+              const authorized = system.authSelectors.authorized().toJS();
+              for (const [name, entry] of Object.entries(authorized)) {
+                if (typeof entry.token?.access_token === 'string') {
+                  const { access_token, token_type } = entry.token;
+                  kept[name] = {
+                    name,
+                    schema: entry.schema,
+                    token: { access_token, token_type },
+                  };
+                } else if (
+                  entry.schema.type === 'http' &&
+                  entry.schema.scheme?.toLowerCase() === 'bearer'
+                ) {
+                  kept[name] = {
+                    name,
+                    schema: entry.schema,
+                    value: entry.value,
+                  };
+                }
+              }
+              // This project's TypeScript has no DOM types; this runs in the page.
+              const { localStorage } = globalThis as unknown as {
+                localStorage: { setItem: (key: string, value: string) => void };
+              };
+              localStorage.setItem('authorized', JSON.stringify(kept));
+            },
+        },
+      },
+    },
+  };
 }

@@ -134,6 +134,13 @@ class Problems {
     return oauth2;
   }
 
+  /** Everything the page keeps in localStorage and sessionStorage, as one string. */
+  async function browserStorage(): Promise<string> {
+    return page.evaluate(
+      'JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } })',
+    );
+  }
+
   async function closeContext(): Promise<void> {
     await context.close();
   }
@@ -146,7 +153,13 @@ class Problems {
         (response) => new URL(response.url()).pathname === '/auth/token',
       );
       await oauth2.locator('.btn.modal-btn.auth.authorize').click();
-      expect((await tokenResponse).status()).toBe(200);
+      const tokens = await tokenResponse;
+      expect(tokens.status()).toBe(200);
+      const { access_token: accessToken, refresh_token: refreshToken } =
+        (await tokens.json()) as {
+          access_token: string;
+          refresh_token: string;
+        };
       // Swagger UI swaps the form for "Authorized" and a Logout button.
       await oauth2
         .getByRole('button', { name: 'Remove authorization' })
@@ -184,6 +197,26 @@ class Problems {
       // The authorized call: the curl line with its Bearer token, and the 200.
       await operation.evaluate('(element) => element.scrollIntoView()');
       await page.screenshot({ path: `${ARTIFACTS}/swagger-ui-users-me.png` });
+
+      // ASVS V14.3.3: what outlives the page is the access token, never the
+      // password or the refresh token.
+      const stored = await browserStorage();
+      expect(stored).not.toContain(GOOD_PASSWORD);
+      expect(stored).not.toContain(refreshToken);
+      expect(stored).toContain(accessToken);
+      // ...and it is enough to stay authorized when the page is opened again.
+      await page.goto(`${baseUrl}/docs`);
+      const reloaded = page.locator('#operations-users-getCurrentUser');
+      await reloaded.locator('.opblock-summary').click();
+      await reloaded.locator('.try-out__btn').click();
+      const meAfterReload = page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/users/me',
+      );
+      await reloaded.locator('.execute').click();
+      expect((await meAfterReload).request().headers().authorization).toBe(
+        `Bearer ${accessToken}`,
+      );
+      expect(await browserStorage()).not.toContain(GOOD_PASSWORD);
       expect(problems.seen).toEqual([]);
     } finally {
       await closeContext();
