@@ -12,6 +12,7 @@ import type { Repository } from 'typeorm';
 import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import {
   REFRESH_INTERVAL_MS,
+  RELOAD_INTERVAL_MS,
   SigningKeysService,
 } from '../src/auth/keys/signing-keys.service.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
@@ -164,6 +165,30 @@ describe('signing key rotation', () => {
     );
 
     it(
+      'and erases its private key from the database, keeping the public one',
+      async () => {
+        const { kid } = await keys.rotate();
+
+        await ageKey(testApp, kid, RETENTION_MS + 1_000);
+        await keys.reload();
+
+        const [retired, current] = await keyRows(testApp).find({
+          order: { generation: 'ASC' },
+        });
+        expect(retired).toMatchObject({
+          kid: kidOf(oldToken),
+          publicKey: expect.stringContaining('BEGIN PUBLIC KEY'),
+          privateKey: null,
+        });
+        expect(current).toMatchObject({
+          kid,
+          privateKey: expect.stringContaining('BEGIN PRIVATE KEY'),
+        });
+      },
+      SLOW,
+    );
+
+    it(
       'a second rotation also re-reads the keys and retires what is due',
       async () => {
         const second = await keys.rotate();
@@ -215,6 +240,107 @@ describe('signing key rotation', () => {
         expect(kidOf(await passwordGrant(testApp, 'alice'))).toBe(
           kidOf(oldToken),
         );
+      },
+      SLOW,
+    );
+  });
+
+  describe('a token naming an unknown kid', () => {
+    let testApp: TestApp;
+    beforeEach(async () => {
+      testApp = await createTestApp();
+    });
+    afterEach(async () => {
+      jest.useRealTimers();
+      await testApp.close();
+    });
+
+    it(
+      'many verifications at once re-read the signing keys once, not once each, and find no key',
+      async () => {
+        const keys = testApp.app.get(SigningKeysService);
+        // Only the clock is faked: it moves past the interval that spaces re-reads out.
+        jest.useFakeTimers({
+          now: Date.now() + RELOAD_INTERVAL_MS + 1_000,
+          doNotFake: [
+            'hrtime',
+            'nextTick',
+            'performance',
+            'queueMicrotask',
+            'setImmediate',
+            'clearImmediate',
+            'setInterval',
+            'clearInterval',
+            'setTimeout',
+            'clearTimeout',
+          ],
+        });
+        const reads = jest.spyOn(keyRows(testApp), 'find');
+        try {
+          const found = await Promise.all(
+            Array.from({ length: 20 }, () =>
+              keys.verificationKey('no-such-key'),
+            ),
+          );
+
+          expect(found).toEqual(Array(20).fill(undefined));
+          expect(reads).toHaveBeenCalledTimes(1);
+        } finally {
+          reads.mockRestore();
+        }
+      },
+      SLOW,
+    );
+
+    it(
+      'a rotation while such a re-read is under way signs with its new key at once',
+      async () => {
+        const keys = testApp.app.get(SigningKeysService);
+        await registerUser(testApp, 'alice');
+        jest.useFakeTimers({
+          now: Date.now() + RELOAD_INTERVAL_MS + 1_000,
+          doNotFake: [
+            'hrtime',
+            'nextTick',
+            'performance',
+            'queueMicrotask',
+            'setImmediate',
+            'clearImmediate',
+            'setInterval',
+            'clearInterval',
+            'setTimeout',
+            'clearTimeout',
+          ],
+        });
+        // The unknown kid's re-read reads the table before the new key is
+        // stored, and finishes only once the rotation asks for its own.
+        const rows = keyRows(testApp);
+        const find = rows.find.bind(rows);
+        let finishRead = () => {};
+        const readFinishes = new Promise<void>((resolve) => {
+          finishRead = resolve;
+        });
+        jest.spyOn(rows, 'find').mockImplementationOnce(async (options) => {
+          const before = await find(options);
+          await readFinishes;
+          return before;
+        });
+        const reload = keys.reload.bind(keys);
+        jest.spyOn(keys, 'reload').mockImplementationOnce(() => {
+          const reloaded = reload();
+          finishRead();
+          return reloaded;
+        });
+        try {
+          const [, { kid }] = await Promise.all([
+            keys.verificationKey('no-such-key'),
+            keys.rotate(),
+          ]);
+
+          expect(kidOf(await passwordGrant(testApp, 'alice'))).toBe(kid);
+        } finally {
+          jest.restoreAllMocks();
+        }
       },
       SLOW,
     );

@@ -4,7 +4,6 @@ import type { JWK, JWTPayload } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import {
   createHmac,
-  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   randomUUID,
@@ -29,7 +28,7 @@ import type { CreatedClient, TokenBody } from '../utils/flows.js';
 import { databaseSnapshot } from '../utils/security.js';
 import type { TestApp } from '../utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from '../utils/test-app.js';
-import { jwksOf, now } from '../utils/tokens.js';
+import { jwksOf, now, privateKeyOf } from '../utils/tokens.js';
 
 const base64url = (value: unknown) =>
   Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -94,7 +93,7 @@ describe('token forgery', () => {
       .find({ order: { generation: 'ASC' } });
     [oldKey, currentKey] = rows.map((row) => ({
       kid: row.kid,
-      privateKey: createPrivateKey(row.privateKey),
+      privateKey: privateKeyOf(row),
     }));
     aliceTokens = await client.login('alice');
     attacker = attackerKey();

@@ -23,10 +23,17 @@ export async function readServiceKey(testApp: TestApp): Promise<{
   const [row] = await testApp.app
     .get(DataSource)
     .getRepository(SigningKey)
-    .find();
+    .find({ order: { generation: 'DESC' } });
   return {
     kid: row.kid,
-    privateKey: createPrivateKey(row.privateKey),
+    privateKey: privateKeyOf(row),
     publicKeyPem: row.publicKey,
   };
+}
+
+/** A stored key's private half, which a configured or retired key's row lacks. */
+export function privateKeyOf(row: SigningKey): KeyObject {
+  if (row.privateKey === null)
+    throw new Error(`signing key ${row.kid} has no private key stored`);
+  return createPrivateKey(row.privateKey);
 }

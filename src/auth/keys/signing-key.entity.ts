@@ -31,9 +31,12 @@ export class SigningKey {
   @Column({ type: 'text' })
   publicKey!: string;
 
-  /** PKCS#8 PEM. */
-  @Column({ type: 'text' })
-  privateKey!: string;
+  /**
+   * PKCS#8 PEM; null for a key given in JWT_PRIVATE_KEY (its private half
+   * stays out of the database) and for a retired key (erased).
+   */
+  @Column({ type: 'text', nullable: true })
+  privateKey!: string | null;
 
   @CreateDateColumn()
   createdAt!: Date;

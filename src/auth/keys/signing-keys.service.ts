@@ -13,7 +13,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { EntityManager } from 'typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, IsNull, Not, Repository } from 'typeorm';
 import type { Actor } from '../../audit/actor.js';
 import { SecurityEvents } from '../../audit/security-events.service.js';
 import type { AppConfig } from '../../config/env.js';
@@ -28,7 +28,7 @@ import { SigningKey } from './signing-key.entity.js';
 export const SIGNING_ALGORITHM = 'RS256';
 const RSA_MODULUS_BITS = 2048;
 /** A token with an unknown `kid` re-reads the keys at most this often. */
-const RELOAD_INTERVAL_MS = 5_000;
+export const RELOAD_INTERVAL_MS = 5_000;
 /**
  * Every instance re-reads the stored keys this often by default
  * (SIGNING_KEYS_REFRESH_SECONDS), so that a rotation made by another
@@ -42,6 +42,8 @@ export const REFRESH_INTERVAL_MS = 60_000;
  * by as much, so a key outlives its last token's `exp` by this margin.
  */
 export const CLOCK_SKEW_MS = 60_000;
+/** Instances adding keys at once settle within a few rounds; more is a fault. */
+const MAX_RECORD_ATTEMPTS = 5;
 
 interface LoadedKey {
   kid: string;
@@ -50,37 +52,54 @@ interface LoadedKey {
   jwk: JWK;
   /**
    * When no token this key signed can still be live (epoch ms); unset for
-   * the key that signs now and for the configured key, which never retire.
+   * the newest key and for the configured key, which never retire.
    */
   retiresAt?: number;
 }
 
+/** The variable a configured key came from, for the messages that name it. */
+type KeyVariable = 'JWT_PRIVATE_KEY' | 'JWT_PRIVATE_KEY_FILE';
+
 /**
  * The keys that sign access tokens and the public keys that verify them.
  * A key from the environment wins; otherwise the newest key in the
- * database signs, created on first start, so every instance sharing the
- * database signs and verifies alike. Keys are parsed once into KeyObjects:
- * a PEM string would be re-parsed on every verification.
+ * database that has its private half signs, created on first start, so
+ * every instance sharing the database signs and verifies alike. Keys are
+ * parsed once into KeyObjects: a PEM string would be re-parsed on every
+ * verification.
  *
  * Rotation adds a newer generation, which signs from then on. An older key
  * stays published and usable for verification (RFC 7517 §5: a JWK Set
  * holds every key a verifier may meet) only while a token it signed can
  * still be live. Then it is retired, here and in every verifier that
- * refetches the set, so an old key that leaks later (from a backup of the
- * database, say) no longer makes tokens anyone accepts.
+ * refetches the set, and its private half is erased from the table, so an
+ * old key that leaks later (from a backup of the database, say) no longer
+ * makes tokens anyone accepts.
+ *
+ * A configured key is such a newer generation too: the first instance that
+ * sees it records its public half as the newest row, so the stored keys
+ * before it retire after the same overlap, counted from that moment.
  */
 @Injectable()
 export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeysService.name);
   private readonly retentionMs: number;
   private readonly refreshIntervalMs: number;
-  private configuredKey?: LoadedKey;
-  /** Newest generation first; keys already retired when loaded are left out. */
+  private configuredKey?: LoadedKey & { variable: KeyVariable };
+  /**
+   * Newest generation first; keys already retired when loaded are left
+   * out. The configured key's row is among them, without its private half.
+   */
   private storedKeys: LoadedKey[] = [];
   private lastLoadedAt = 0;
-  /** Loads overlap (timer, unknown kid, rotation): only a newer one may land. */
-  private loadsStarted = 0;
-  private loadApplied = 0;
+  /**
+   * The read of the table under way. There is at most one, shared by every
+   * caller that needs one (the timer, unknown kids, a rotation), so reads
+   * never overlap and a burst of made-up kids costs one query.
+   */
+  private loading?: Promise<void>;
+  /** The read queued behind it, for callers that must see their own change. */
+  private nextLoading?: Promise<void>;
   private refreshTimer?: NodeJS.Timeout;
 
   constructor(
@@ -105,9 +124,10 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     this.configuredKey = await this.loadConfiguredKey();
     if (this.configuredKey === undefined) await this.ensureStoredKey();
+    else await this.recordConfiguredKey(this.configuredKey);
     await this.reload();
     this.refreshTimer = setInterval(() => {
-      this.reload().catch((error: unknown) => {
+      this.refresh().catch((error: unknown) => {
         // The keys loaded before stay in use; the next refresh tries again.
         this.logger.warn(
           `Could not re-read the signing keys: ${error instanceof Error ? error.message : String(error)}`,
@@ -125,7 +145,9 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
 
   /** The key new access tokens are signed with. */
   get signingKey(): { kid: string; privateKey: KeyObject } {
-    const key = this.configuredKey ?? this.storedKeys[0];
+    const key =
+      this.configuredKey ??
+      this.storedKeys.find((stored) => stored.privateKey !== undefined);
     if (key?.privateKey === undefined)
       throw new Error('No signing key is loaded');
     return { kid: key.kid, privateKey: key.privateKey };
@@ -139,8 +161,9 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   /**
    * The public key for a token's `kid`. A key added by another instance
    * (a rotation) is found by re-reading the table, at most every few
-   * seconds so that made-up kids cannot turn into a query each. A retired
-   * key is no key: a token it signed has expired, or was forged with it.
+   * seconds, and by one read shared by all the requests that wait for it,
+   * so that made-up kids cannot turn into a query each. A retired key is
+   * no key: a token it signed has expired, or was forged with it.
    */
   async verificationKey(kid: string): Promise<KeyObject | undefined> {
     const known = this.findLive(kid);
@@ -150,7 +173,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     ) {
       return known?.publicKey;
     }
-    await this.reload();
+    await this.refresh();
     return this.findLive(kid)?.publicKey;
   }
 
@@ -159,10 +182,21 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
    * token from now on; this instance uses it at once, the others at their
    * next refresh. Tokens signed before keep verifying until they expire.
    * The audit log records it; `actor` is empty when the command rotates.
+   *
+   * Refused while a key is configured: that key signs whatever is stored,
+   * and a stored key would only widen what verifies.
    */
   async rotate(
     actor: Actor = {},
   ): Promise<{ kid: string; generation: number }> {
+    if (this.configuredKey !== undefined) {
+      const { variable } = this.configuredKey;
+      throw new Error(
+        `Not rotated: the key in ${variable} signs every token, so a key stored in the database would never sign. ` +
+          `To rotate it, put the new key in ${variable} and restart the instances (the current key keeps verifying its tokens until they expire); ` +
+          `to go back to keys kept in the database, unset ${variable} and restart.`,
+      );
+    }
     const pair = await generateStoredPair();
     let generation = (await this.newestGeneration()) + 1;
     try {
@@ -178,72 +212,134 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       await this.insertRotatedKey(pair, generation, actor);
     }
     await this.reload();
-    if (this.configuredKey !== undefined) {
-      this.logger.warn(
-        `Stored signing key generation ${generation} (kid ${pair.kid}), but the key from the environment keeps signing: remove JWT_PRIVATE_KEY/JWT_PRIVATE_KEY_FILE to use it`,
-      );
-    }
     return { kid: pair.kid, generation };
   }
 
   /**
-   * Re-reads the stored keys: the periodic refresh and an unknown `kid`
-   * call it, and so may a test after changing the table.
+   * Re-reads the stored keys in a read that begins after this call, so the
+   * caller sees what it just changed (a rotation; a test that edits the
+   * table). A read already under way is waited for first.
    */
-  async reload(): Promise<void> {
-    const load = ++this.loadsStarted;
+  reload(): Promise<void> {
+    if (this.loading === undefined) return this.startLoading();
+    this.nextLoading ??= this.loading
+      .catch(() => undefined)
+      .then(() => {
+        this.nextLoading = undefined;
+        return this.refresh();
+      });
+    return this.nextLoading;
+  }
+
+  /** The read under way, or a new one: for callers that want recent keys, not a change of their own. */
+  private refresh(): Promise<void> {
+    return this.loading ?? this.startLoading();
+  }
+
+  private startLoading(): Promise<void> {
+    const loading = this.load().finally(() => {
+      if (this.loading === loading) this.loading = undefined;
+    });
+    this.loading = loading;
+    return loading;
+  }
+
+  private async load(): Promise<void> {
     const rows = await this.keys.find({ order: { generation: 'DESC' } });
     const now = Date.now();
     const loaded = new Map(this.storedKeys.map((key) => [key.kid, key]));
-    const keys: LoadedKey[] = [];
+    const live: { row: SigningKey; retiresAt?: number }[] = [];
+    const retiredWithPrivateKey: string[] = [];
     for (const [index, row] of rows.entries()) {
       const successor = rows[index - 1];
       const retiresAt =
         successor === undefined
           ? undefined
           : successor.createdAt.getTime() + this.retentionMs;
-      if (retiresAt !== undefined && retiresAt <= now) continue;
-      const signs = index === 0;
-      const known = loaded.get(row.kid);
-      if (known !== undefined && (!signs || known.privateKey !== undefined)) {
-        // Parsed on an earlier load; a key that no longer signs lets go of its private half.
-        keys.push({
-          ...known,
-          privateKey: signs ? known.privateKey : undefined,
-          retiresAt,
-        });
-        continue;
+      if (retiresAt === undefined || now < retiresAt) {
+        live.push({ row, retiresAt });
+      } else if (row.privateKey !== null) {
+        retiredWithPrivateKey.push(row.kid);
       }
-      const key = await toLoadedKey(
-        signs ? createPrivateKey(row.privateKey) : undefined,
-        createPublicKey(row.publicKey),
-      );
-      keys.push({ ...key, retiresAt });
     }
-    if (load < this.loadApplied) return;
-    const signedWith = this.storedKeys[0]?.kid;
-    this.loadApplied = load;
+    const signer =
+      this.configuredKey === undefined ? signerOf(live, loaded) : undefined;
+    const keys: LoadedKey[] = [];
+    for (const { row, retiresAt } of live) {
+      // Only the signer keeps a private half in memory.
+      const privateKey = row === signer?.row ? signer.privateKey : undefined;
+      // Parsed on an earlier load, or now.
+      const known =
+        loaded.get(row.kid) ??
+        (await toLoadedKey(undefined, createPublicKey(row.publicKey)));
+      keys.push({ ...known, privateKey, retiresAt });
+    }
+    const signedWith = this.signingKeyKid();
     this.storedKeys = keys;
     this.lastLoadedAt = now;
     // A rotation, here or by another instance: the log says when this one followed.
     if (
-      this.configuredKey === undefined &&
+      signer !== undefined &&
       signedWith !== undefined &&
-      keys[0]?.kid !== signedWith
+      signer.row.kid !== signedWith
     ) {
       this.logger.log(
-        `New tokens are signed with key generation ${rows[0].generation} (kid ${keys[0].kid})`,
+        `New tokens are signed with key generation ${signer.row.generation} (kid ${signer.row.kid})`,
+      );
+    }
+    // Only when instances disagree on JWT_PRIVATE_KEY: the keys that another one's configured key succeeded have retired.
+    if (
+      this.configuredKey === undefined &&
+      signer === undefined &&
+      signedWith !== undefined
+    ) {
+      this.logger.error(
+        'No live signing key has its private key in the database: set the same JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE as the other instances, or restart without it on all of them',
+      );
+    }
+    await this.eraseRetiredPrivateKeys(retiredWithPrivateKey);
+  }
+
+  /**
+   * A retired key verifies nothing, so its private half is of use only to
+   * someone forging tokens for a verifier that still trusts it: it goes.
+   * One UPDATE, a no-op when another instance erased it first.
+   */
+  private async eraseRetiredPrivateKeys(kids: string[]): Promise<void> {
+    if (kids.length === 0) return;
+    try {
+      await this.keys.update(
+        { kid: In(kids), privateKey: Not(IsNull()) },
+        { privateKey: null },
+      );
+    } catch (error) {
+      // They are retired in memory already; the next load tries again.
+      this.logger.warn(
+        `Could not erase the private keys of retired signing keys ${kids.join(', ')}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }
 
-  /** The configured key and every stored key not retired by now. */
+  private signingKeyKid(): string | undefined {
+    return (
+      this.configuredKey ??
+      this.storedKeys.find((stored) => stored.privateKey !== undefined)
+    )?.kid;
+  }
+
+  /**
+   * The configured key (once, though its row is stored too) and every
+   * stored key not retired by now.
+   */
   private liveKeys(): LoadedKey[] {
     const now = Date.now();
+    const configured = this.configuredKey;
     const stored = this.storedKeys.filter(
-      (key) => key.retiresAt === undefined || now < key.retiresAt,
+      (key) =>
+        key.kid !== configured?.kid &&
+        (key.retiresAt === undefined || now < key.retiresAt),
     );
-    return this.configuredKey ? [this.configuredKey, ...stored] : stored;
+    return configured ? [configured, ...stored] : stored;
   }
 
   private findLive(kid: string): LoadedKey | undefined {
@@ -254,9 +350,19 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     return (await this.keys.maximum('generation')) ?? 0;
   }
 
-  private async loadConfiguredKey(): Promise<LoadedKey | undefined> {
+  private async newestKey(): Promise<SigningKey | undefined> {
+    const [newest] = await this.keys.find({
+      order: { generation: 'DESC' },
+      take: 1,
+    });
+    return newest;
+  }
+
+  private async loadConfiguredKey(): Promise<
+    (LoadedKey & { variable: KeyVariable }) | undefined
+  > {
     const file = this.config.get('JWT_PRIVATE_KEY_FILE', { infer: true });
-    const variable =
+    const variable: KeyVariable =
       file === undefined ? 'JWT_PRIVATE_KEY' : 'JWT_PRIVATE_KEY_FILE';
     let privateKey: KeyObject;
     try {
@@ -282,22 +388,79 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       );
     }
     this.logger.log(`Signing access tokens with the key from ${variable}`);
-    return toLoadedKey(privateKey, createPublicKey(privateKey));
+    return {
+      ...(await toLoadedKey(privateKey, createPublicKey(privateKey))),
+      variable,
+    };
   }
 
   /**
-   * Creates generation 1 unless a key exists. Two instances starting
-   * together on an empty database both try; the unique generation lets
-   * exactly one insert land, and both then read the same key.
+   * Makes the configured key the newest generation, as a row with only its
+   * public half, so that every stored key has a successor and retires after
+   * the usual overlap, on every instance and across restarts: the row's
+   * createdAt is when an instance first saw this key. Instances starting
+   * together agree, as the unique generation lets one insert land; an
+   * instance that loses to another's new key tries the next generation.
+   */
+  private async recordConfiguredKey(
+    key: LoadedKey & { variable: KeyVariable },
+  ): Promise<void> {
+    const publicKey = key.publicKey
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    let recorded: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const newest = await this.newestKey();
+      if (newest?.kid === key.kid) break;
+      if (attempt > MAX_RECORD_ATTEMPTS) {
+        throw new Error(
+          `Could not record the key from ${key.variable} as the newest signing key: other keys kept being added`,
+        );
+      }
+      recorded = (newest?.generation ?? 0) + 1;
+      const generation = recorded;
+      await inTransaction(this.dataSource, async (manager) => {
+        // Configured before and replaced since: it becomes the newest again, first seen now.
+        await manager.getRepository(SigningKey).delete({ kid: key.kid });
+        await this.insertKey(
+          { kid: key.kid, publicKey, privateKey: null },
+          generation,
+          { orIgnore: true, manager },
+        );
+      });
+    }
+    // The operator may have moved the stored key itself into the variable: the database lets go of it.
+    await this.keys.update(
+      { kid: key.kid, privateKey: Not(IsNull()) },
+      { privateKey: null },
+    );
+    if (recorded !== undefined) {
+      this.logger.log(
+        `Recorded the key from ${key.variable} (kid ${key.kid}) as signing key generation ${recorded}: ` +
+          `the keys stored before it verify their tokens for ${Math.ceil(this.retentionMs / 60_000)} more minutes, then retire`,
+      );
+    }
+  }
+
+  /**
+   * Creates a key unless the newest one can sign: on first start, and when
+   * a configured key is no longer set (its row has no private half; it
+   * keeps verifying its tokens for the usual overlap). Two instances
+   * starting together both try; the unique generation lets exactly one
+   * insert land, and both then read the same key.
    */
   private async ensureStoredKey(): Promise<void> {
-    if ((await this.keys.count()) > 0) return;
+    const newest = await this.newestKey();
+    if (newest !== undefined && newest.privateKey !== null) return;
     const pair = await generateStoredPair();
-    await this.insertKey(pair, 1, { orIgnore: true });
+    const generation = (newest?.generation ?? 0) + 1;
+    await this.insertKey(pair, generation, { orIgnore: true });
     // The instance whose insert lost the race says nothing: it uses the winner's key.
     if (await this.keys.existsBy({ kid: pair.kid })) {
       this.logger.log(
-        'Generated the first signing key and stored it in the database',
+        newest === undefined
+          ? 'Generated the first signing key and stored it in the database'
+          : `Generated signing key generation ${generation} and stored it in the database: the newest key (kid ${newest.kid}) came from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, which is no longer set`,
       );
     }
   }
@@ -321,7 +484,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async insertKey(
-    pair: StoredPair,
+    pair: { kid: string; publicKey: string; privateKey: string | null },
     generation: number,
     {
       orIgnore = false,
@@ -350,6 +513,24 @@ interface StoredPair {
   publicKey: string;
   /** PKCS#8 PEM. */
   privateKey: string;
+}
+
+/**
+ * The signer when no key is configured: the newest live key whose private
+ * half is in the table (a retired one's is erased; a configured key's never
+ * stored), or still in memory from an earlier load.
+ */
+function signerOf(
+  live: { row: SigningKey }[],
+  loaded: Map<string, LoadedKey>,
+): { row: SigningKey; privateKey: KeyObject } | undefined {
+  for (const { row } of live) {
+    const held = loaded.get(row.kid)?.privateKey;
+    if (held !== undefined) return { row, privateKey: held };
+    if (row.privateKey !== null)
+      return { row, privateKey: createPrivateKey(row.privateKey) };
+  }
+  return undefined;
 }
 
 async function generateStoredPair(): Promise<StoredPair> {
