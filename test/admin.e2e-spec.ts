@@ -1,9 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest,
+} from '@jest/globals';
+import { ConflictException, Logger } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { User } from '../src/users/user.entity.js';
+import { UsersService } from '../src/users/users.service.js';
 import {
   BEARER_PREFIX,
   expectInvalidGrant,
@@ -13,6 +24,7 @@ import {
   ADMIN,
   ADMIN_ENV,
   ADMIN_SCOPE,
+  createClientAs,
   GOOD_PASSWORD,
   passwordGrant,
   registerUser,
@@ -480,6 +492,66 @@ describe('administration', () => {
     });
   });
 
+  describe("PATCH /users/{id} with a client's token", () => {
+    let clientToken: string;
+    beforeAll(async () => {
+      const client = await createClientAs(testApp, adminToken, {
+        name: 'directory-sync',
+        allowedScopes: ['users:read', 'users:write'],
+        allowedGrantTypes: ['client_credentials'],
+      });
+      const response = await testApp
+        .http()
+        .post('/auth/token')
+        .type('form')
+        .auth(client.id, client.clientSecret)
+        .send({ grant_type: 'client_credentials' })
+        .expect(200);
+      clientToken = (response.body as { access_token: string }).access_token;
+    });
+
+    it('answers 403 to roles, even with users:write, and changes nothing', async () => {
+      const mia = await registerUser(testApp, 'mia');
+      const path = `/users/${mia.id}`;
+
+      const response = await testApp
+        .http()
+        .patch(path)
+        .set('Authorization', bearer(clientToken))
+        .send({ roles: ['user', 'admin'], isActive: false });
+
+      expectProblem(response, 403, path);
+      expect(response.body.detail).toBe(
+        "Only an admin's own access token may change roles, not a client's.",
+      );
+      expect(response.headers['www-authenticate']).toBeUndefined();
+      const stored = await asAdmin.get(path).expect(200);
+      expect(stored.body).toMatchObject({ isActive: true, roles: ['user'] });
+      expect(decodeJwt(await passwordGrant(testApp, 'mia')).scope).toBe(
+        'profile',
+      );
+    });
+
+    it('may still deactivate a user; an admin may still grant roles', async () => {
+      const ned = await registerUser(testApp, 'ned');
+      const path = `/users/${ned.id}`;
+
+      await testApp
+        .http()
+        .patch(path)
+        .set('Authorization', bearer(clientToken))
+        .send({ isActive: false })
+        .expect(200);
+      const response = await asAdmin
+        .patch(path, { roles: ['user', 'admin'] })
+        .expect(200);
+      expect(response.body).toMatchObject({
+        isActive: false,
+        roles: ['user', 'admin'],
+      });
+    });
+  });
+
   describe('DELETE /users/{id}', () => {
     it('answers 204 and the user, their tokens and their login are gone', async () => {
       const jay = await registerUser(testApp, 'jay');
@@ -530,6 +602,201 @@ describe('administration', () => {
       );
       await asAdmin.get(path).expect(200);
     });
+  });
+});
+
+describe('the last active admin', () => {
+  let testApp: TestApp;
+  let rootToken: string;
+  let root: UserResource;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(ADMIN_ENV);
+    rootToken = await passwordGrant(testApp, ADMIN.username, ADMIN.password);
+    root = (
+      await testApp
+        .http()
+        .get('/users/me')
+        .set('Authorization', bearer(rootToken))
+        .expect(200)
+    ).body as UserResource;
+  });
+  afterAll(() => testApp.close());
+
+  const patchAs = (token: string, id: string, body: Record<string, unknown>) =>
+    testApp
+      .http()
+      .patch(`/users/${id}`)
+      .set('Authorization', bearer(token))
+      .send(body);
+  const storedAdmins = async () =>
+    (await testApp.app.get(DataSource).getRepository(User).find())
+      .filter((user) => user.isActive && user.roles.includes('admin'))
+      .map((user) => user.username)
+      .sort();
+  /** Registers a user and makes it an admin; its token has the admin scopes. */
+  const newAdmin = async (username: string, promoterToken = rootToken) => {
+    const user = await registerUser(testApp, username);
+    await patchAs(promoterToken, user.id, {
+      roles: ['user', 'admin'],
+    }).expect(200);
+    return { ...user, token: await passwordGrant(testApp, username) };
+  };
+  const expectLastAdminConflict = (response: Response, instance: string) => {
+    expectProblem(response, 409, instance);
+    expect(response.body.detail).toMatch(/^This is the last active admin: /);
+  };
+
+  it.each([
+    ['demoted', { roles: ['user'] }],
+    ['deactivated', { isActive: false }],
+  ])(
+    'cannot be %s: 409, and it stays an active admin',
+    async (change, body) => {
+      const response = await patchAs(rootToken, root.id, body);
+
+      expectLastAdminConflict(response, `/users/${root.id}`);
+      expect(response.body.detail).toContain(change);
+      expect(await storedAdmins()).toEqual(['root']);
+      await testApp
+        .http()
+        .get('/users')
+        .set('Authorization', bearer(rootToken))
+        .expect(200);
+    },
+  );
+
+  it('cannot be deleted, by DELETE /users/{id} or by DELETE /users/me: 409', async () => {
+    expectLastAdminConflict(
+      await testApp
+        .http()
+        .delete(`/users/${root.id}`)
+        .set('Authorization', bearer(rootToken)),
+      `/users/${root.id}`,
+    );
+    expectLastAdminConflict(
+      await testApp
+        .http()
+        .delete('/users/me')
+        .set('Authorization', bearer(rootToken))
+        .send({ currentPassword: ADMIN.password }),
+      '/users/me',
+    );
+    expect(await storedAdmins()).toEqual(['root']);
+  });
+
+  it('a deactivated admin does not count as another one', async () => {
+    const idle = await newAdmin('idle');
+    await patchAs(rootToken, idle.id, { isActive: false }).expect(200);
+
+    expectLastAdminConflict(
+      await patchAs(rootToken, root.id, { roles: ['user'] }),
+      `/users/${root.id}`,
+    );
+    expect(await storedAdmins()).toEqual(['root']);
+  });
+
+  it('one admin may delete their account while another is left', async () => {
+    const boris = await newAdmin('boris');
+
+    await testApp
+      .http()
+      .delete('/users/me')
+      .set('Authorization', bearer(boris.token))
+      .send({ currentPassword: GOOD_PASSWORD })
+      .expect(204);
+    expect(await storedAdmins()).toEqual(['root']);
+  });
+});
+
+/**
+ * The race the last-admin rule must survive: each admin sees the other and
+ * thinks it may go. The count and the change are one transaction (on
+ * PostgreSQL with the admins' rows locked), so the second counts again.
+ */
+describe('two admins demoting each other at once', () => {
+  let testApp: TestApp;
+  let root: { id: string; token: string };
+  let ann: { id: string; token: string };
+
+  beforeEach(async () => {
+    testApp = await createTestApp(ADMIN_ENV);
+    const rootToken = await passwordGrant(
+      testApp,
+      ADMIN.username,
+      ADMIN.password,
+    );
+    root = {
+      id: (
+        (
+          await testApp
+            .http()
+            .get('/users/me')
+            .set('Authorization', bearer(rootToken))
+            .expect(200)
+        ).body as UserResource
+      ).id,
+      token: rootToken,
+    };
+    const { id } = await registerUser(testApp, 'ann');
+    await testApp
+      .http()
+      .patch(`/users/${id}`)
+      .set('Authorization', bearer(rootToken))
+      .send({ roles: ['user', 'admin'] })
+      .expect(200);
+    ann = { id, token: await passwordGrant(testApp, 'ann') };
+  });
+  afterEach(() => testApp.close());
+
+  const activeAdmins = async () =>
+    (await testApp.app.get(DataSource).getRepository(User).find())
+      .filter((user) => user.isActive && user.roles.includes('admin'))
+      .map((user) => user.username);
+
+  it('in the service, both past the access check: one succeeds, the other is refused with 409, and one admin is left', async () => {
+    const users = testApp.app.get(UsersService);
+    const [rootUser, annUser] = await Promise.all([
+      users.findById(root.id),
+      users.findById(ann.id),
+    ]);
+
+    const outcomes = await Promise.allSettled([
+      users.update(annUser!, { roles: ['user'] }, { id: root.id }),
+      users.update(rootUser!, { roles: ['user'] }, { id: ann.id }),
+    ]);
+
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual([
+      'fulfilled',
+      'rejected',
+    ]);
+    const refusal = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect(refusal?.reason).toBeInstanceOf(ConflictException);
+    expect(await activeAdmins()).toHaveLength(1);
+  });
+
+  it('over HTTP: one 200; the other refused, 409 (or 403 when its own demotion came first and took its scopes); one admin is left', async () => {
+    const [annDemoted, rootDemoted] = await Promise.all([
+      testApp
+        .http()
+        .patch(`/users/${ann.id}`)
+        .set('Authorization', bearer(root.token))
+        .send({ roles: ['user'] }),
+      testApp
+        .http()
+        .patch(`/users/${root.id}`)
+        .set('Authorization', bearer(ann.token))
+        .send({ roles: ['user'] }),
+    ]);
+
+    const statuses = [annDemoted.status, rootDemoted.status].sort();
+    expect([
+      [200, 403],
+      [200, 409],
+    ]).toContainEqual(statuses);
+    expect(await activeAdmins()).toEqual([
+      annDemoted.status === 200 ? 'root' : 'ann',
+    ]);
   });
 });
 
@@ -653,8 +920,9 @@ describe('admin bootstrap from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
     );
   });
 
-  it('leaves an existing user of that name alone: no new roles, no new password', async () => {
+  it('leaves an existing user of that name alone: no new roles, no new password, and warns', async () => {
     const { databaseUrl, drop } = await createTestDatabase();
+    const warn = jest.spyOn(Logger.prototype, 'warn');
     try {
       const first = await createTestApp({ DATABASE_URL: databaseUrl });
       try {
@@ -668,6 +936,10 @@ describe('admin bootstrap from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
         DATABASE_URL: databaseUrl,
       });
       try {
+        expect(warn).toHaveBeenCalledWith(
+          'No admin exists, and ADMIN_USERNAME "root" is a user who is not one: it is not promoted. ' +
+            'Set ADMIN_USERNAME to a name nobody has to create the first admin.',
+        );
         const stored = await second.app
           .get(DataSource)
           .getRepository(User)
@@ -684,6 +956,37 @@ describe('admin bootstrap from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
             password: ADMIN.password,
           }),
         );
+      } finally {
+        await second.close();
+      }
+    } finally {
+      warn.mockRestore();
+      await drop();
+    }
+  });
+
+  it('creates no admin when one exists already, under another name', async () => {
+    const { databaseUrl, drop } = await createTestDatabase();
+    try {
+      const first = await createTestApp({
+        ...ADMIN_ENV,
+        DATABASE_URL: databaseUrl,
+      });
+      await first.close();
+
+      const second = await createTestApp({
+        ADMIN_USERNAME: 'chief',
+        ADMIN_PASSWORD: 'another long admin passphrase',
+        DATABASE_URL: databaseUrl,
+      });
+      try {
+        const stored = await second.app
+          .get(DataSource)
+          .getRepository(User)
+          .find();
+        expect(
+          stored.map(({ username, roles }) => ({ username, roles })),
+        ).toEqual([{ username: 'root', roles: ['user', 'admin'] }]);
       } finally {
         await second.close();
       }

@@ -303,6 +303,68 @@ describe('audit log', () => {
       });
     });
 
+    it('password.confirmation_failed: a wrong current password, for each route that asks for it', async () => {
+      const kit = await register('kit');
+      const { access_token } = await loginFromBrowser('kit');
+      const asKit = (request: ReturnType<ReturnType<TestApp['http']>['put']>) =>
+        request
+          .set('Authorization', `Bearer ${access_token}`)
+          .set('User-Agent', USER_AGENT);
+      const attempts = [
+        () =>
+          asKit(testApp.http().put('/users/me/password')).send({
+            currentPassword: 'not it',
+            newPassword: NEW_PASSWORD,
+          }),
+        () =>
+          asKit(testApp.http().patch('/users/me')).send({
+            username: 'kit2',
+            currentPassword: 'not it',
+          }),
+        () =>
+          asKit(testApp.http().delete('/users/me')).send({
+            currentPassword: 'not it',
+          }),
+      ];
+      for (const attempt of attempts) await attempt().expect(400);
+
+      const page = (
+        await listEvents({
+          type: 'password.confirmation_failed',
+          userId: kit.id,
+        }).expect(200)
+      ).body as AuditEventPage;
+      expect(page.items).toEqual(
+        ['deletion', 'rename', 'password_change'].map((operation) =>
+          expect.objectContaining({
+            username: 'kit',
+            actorId: kit.id,
+            ipAddress: LOOPBACK,
+            userAgent: USER_AGENT,
+            details: { operation, reason: 'wrong_password' },
+          }),
+        ),
+      );
+    });
+
+    it('user.renamed, with the old and the new name', async () => {
+      const lou = await register('lou');
+      const { access_token } = await loginFromBrowser('lou');
+      await testApp
+        .http()
+        .patch('/users/me')
+        .set('Authorization', `Bearer ${access_token}`)
+        .set('User-Agent', USER_AGENT)
+        .send({ username: 'Lou.Renamed', currentPassword: GOOD_PASSWORD })
+        .expect(200);
+      expect(await latest('user.renamed', { userId: lou.id })).toMatchObject({
+        username: 'lou.renamed',
+        actorId: lou.id,
+        userAgent: USER_AGENT,
+        details: { from: 'lou', to: 'lou.renamed' },
+      });
+    });
+
     it('session.ended: a logout, and a revocation', async () => {
       const fay = await register('fay');
       const phone = await loginFromBrowser('fay');
@@ -388,6 +450,7 @@ describe('audit log', () => {
         .delete('/users/me')
         .set('Authorization', `Bearer ${access_token}`)
         .set('User-Agent', USER_AGENT)
+        .send({ currentPassword: GOOD_PASSWORD })
         .expect(204);
       expect(await latest('user.deleted', { userId: hal.id })).toMatchObject({
         username: 'hal',

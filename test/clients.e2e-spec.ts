@@ -107,6 +107,22 @@ describe('service clients', () => {
       expect(body.clientSecret.length).toBeGreaterThanOrEqual(32);
     });
 
+    it('RFC 6749 §5.1: answers the secret with Cache-Control: no-store and Pragma: no-cache', async () => {
+      const response = await testApp
+        .http()
+        .post('/clients')
+        .set('Authorization', bearer(adminToken))
+        .send({
+          name: 'cache-test',
+          allowedScopes: [],
+          allowedGrantTypes: ['client_credentials'],
+        })
+        .expect(201);
+
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['pragma']).toBe('no-cache');
+    });
+
     it('gives every client its own id and secret', async () => {
       const first = await createClient();
       const second = await createClient();
@@ -177,6 +193,98 @@ describe('service clients', () => {
       expect(response.headers['www-authenticate']).toBe(
         `${BEARER_PREFIX}, error="insufficient_scope", scope="clients:write"`,
       );
+    });
+
+    describe('grants no more than the creator holds', () => {
+      /** The clients stored now, by name. */
+      const storedNames = async () =>
+        (
+          (
+            await testApp
+              .http()
+              .get('/clients')
+              .set('Authorization', bearer(adminToken))
+              .expect(200)
+          ).body as { name: string }[]
+        ).map(({ name }) => name);
+
+      const createAs = (token: string, name: string, allowedScopes: string[]) =>
+        testApp
+          .http()
+          .post('/clients')
+          .set('Authorization', bearer(token))
+          .send({
+            name,
+            allowedScopes,
+            allowedGrantTypes: ['client_credentials'],
+          });
+
+      it("answers 403 to a client's token with clients:write asking for users:write, and creates nothing", async () => {
+        const registrar = await createClient({
+          name: 'registrar',
+          allowedScopes: ['clients:write'],
+        });
+        const token = await clientToken(registrar);
+
+        const response = await createAs(token, 'escalated', ['users:write']);
+
+        expectProblem(response, 403, '/clients');
+        expect(response.body.detail).toBe(
+          'A client cannot be given scopes your token does not have: users:write.',
+        );
+        expect(response.headers['www-authenticate']).toBeUndefined();
+        expect(await storedNames()).not.toContain('escalated');
+      });
+
+      it("answers 403 to a client's token asking for clients:write, which it holds: only an admin may hand it on", async () => {
+        const registrar = await createClient({
+          name: 'registrar-2',
+          allowedScopes: ['clients:write', 'users:read'],
+        });
+        const token = await clientToken(registrar);
+
+        const response = await createAs(token, 'offspring', ['clients:write']);
+
+        expectProblem(response, 403, '/clients');
+        expect(response.body.detail).toBe(
+          "Only an admin's own access token may create a client with clients:write, not a client's.",
+        );
+        expect(await storedNames()).not.toContain('offspring');
+        // Within its own scopes, and without clients:write, it still may.
+        await createAs(token, 'reader', ['users:read']).expect(201);
+      });
+
+      it('answers 403 to an admin token narrowed to clients:write asking for users:write', async () => {
+        const narrowed = await passwordGrant(
+          testApp,
+          ADMIN.username,
+          ADMIN.password,
+          { scope: 'clients:write' },
+        );
+
+        const response = await createAs(narrowed, 'too-wide', [
+          'users:write',
+          'audit:read',
+        ]);
+
+        expectProblem(response, 403, '/clients');
+        expect(response.body.detail).toBe(
+          'A client cannot be given scopes your token does not have: users:write, audit:read.',
+        );
+        expect(await storedNames()).not.toContain('too-wide');
+      });
+
+      it("lets an admin's own token create a client with users:write and clients:write", async () => {
+        const response = await createAs(adminToken, 'trusted-admin-tool', [
+          'users:write',
+          'clients:write',
+        ]).expect(201);
+
+        expect(response.body).toMatchObject({
+          name: 'trusted-admin-tool',
+          allowedScopes: ['users:write', 'clients:write'],
+        });
+      });
     });
 
     describe('rejects invalid bodies with 400 problem details naming each field', () => {

@@ -110,7 +110,7 @@ describe('logs', () => {
         expect.objectContaining({
           level: 30,
           context: 'UsersService',
-          msg: `Created the admin user "${ADMIN.username}"`,
+          msg: `No admin existed: created the admin user "${ADMIN.username}" from ADMIN_USERNAME`,
         }),
       );
       expect(startup).toContainEqual(

@@ -447,7 +447,8 @@ describe('the current user’s sessions, password and account', () => {
       const response = await testApp
         .http()
         .delete('/users/me')
-        .set('Authorization', bearer(session.access_token));
+        .set('Authorization', bearer(session.access_token))
+        .send({ currentPassword: GOOD_PASSWORD });
 
       expect(response.status).toBe(204);
       expect(response.text).toBe('');
@@ -456,6 +457,56 @@ describe('the current user’s sessions, password and account', () => {
       expectInvalidGrant(await refresh(session.refresh_token));
       expectInvalidGrant(await refresh(other.refresh_token));
       expectInvalidGrant(await loginRequest('rita'));
+    });
+
+    it.each([
+      [
+        'without currentPassword',
+        'rex',
+        {},
+        'currentPassword must be a string',
+      ],
+      [
+        'with a wrong currentPassword',
+        'roy',
+        { currentPassword: 'not the password at all' },
+        'currentPassword is not the current password',
+      ],
+    ])(
+      'answers 400 %s, and the account stays, its tokens working',
+      async (_case, username, body, message) => {
+        await registerUser(testApp, username);
+        const session = await login(username);
+
+        const response = await testApp
+          .http()
+          .delete('/users/me')
+          .set('Authorization', bearer(session.access_token))
+          .send(body);
+
+        expectProblem(response, 400, '/users/me');
+        expect(response.body.errors).toEqual([
+          { field: 'currentPassword', message },
+        ]);
+        await me(session.access_token).expect(200);
+        await refresh(session.refresh_token).expect(200);
+      },
+    );
+
+    it('answers 400 naming currentPassword for a DELETE without any body', async () => {
+      await registerUser(testApp, 'rhea');
+      const session = await login('rhea');
+
+      const response = await testApp
+        .http()
+        .delete('/users/me')
+        .set('Authorization', bearer(session.access_token));
+
+      expectProblem(response, 400, '/users/me');
+      expect(
+        (response.body.errors as { field: string }[]).map(({ field }) => field),
+      ).toEqual(['currentPassword']);
+      await me(session.access_token).expect(200);
     });
 
     it('leaves other users alone', async () => {
@@ -468,6 +519,7 @@ describe('the current user’s sessions, password and account', () => {
         .http()
         .delete('/users/me')
         .set('Authorization', bearer(sam.access_token))
+        .send({ currentPassword: GOOD_PASSWORD })
         .expect(204);
 
       const response = await me(tina.access_token).expect(200);
@@ -492,6 +544,7 @@ describe('the current user’s sessions, password and account', () => {
 
       const response = await patchMe(session.access_token, {
         username: 'Uma.Renamed',
+        currentPassword: GOOD_PASSWORD,
       });
 
       expect(response.status).toBe(200);
@@ -509,6 +562,40 @@ describe('the current user’s sessions, password and account', () => {
       expectInvalidGrant(await loginRequest('uma'));
     });
 
+    it.each([
+      [
+        'without currentPassword',
+        'ugo',
+        {},
+        'currentPassword is required to change the username',
+      ],
+      [
+        'with a wrong currentPassword',
+        'ida',
+        { currentPassword: 'not the password at all' },
+        'currentPassword is not the current password',
+      ],
+    ])(
+      'answers 400 to a rename %s, and the name stays',
+      async (_case, name, extra, message) => {
+        await registerUser(testApp, name);
+        const session = await login(name);
+
+        const response = await patchMe(session.access_token, {
+          username: 'ugo.renamed',
+          ...extra,
+        });
+
+        expectProblem(response, 400, '/users/me');
+        expect(response.body.errors).toEqual([
+          { field: 'currentPassword', message },
+        ]);
+        const current = await me(session.access_token).expect(200);
+        expect(current.body.username).toBe(name);
+        await loginRequest(name).expect(200);
+      },
+    );
+
     it('answers 200 unchanged for an empty body', async () => {
       const vera = await registerUser(testApp, 'vera');
       const session = await login('vera');
@@ -524,7 +611,10 @@ describe('the current user’s sessions, password and account', () => {
       const session = await login('walt');
 
       expectProblem(
-        await patchMe(session.access_token, { username: 'XENA' }),
+        await patchMe(session.access_token, {
+          username: 'XENA',
+          currentPassword: GOOD_PASSWORD,
+        }),
         409,
         '/users/me',
       );
@@ -565,6 +655,7 @@ describe('the current user’s sessions, password and account', () => {
 
       const response = await patchMe(session.access_token, {
         username: 'x',
+        currentPassword: GOOD_PASSWORD,
       });
 
       expectProblem(response, 400, '/users/me');

@@ -27,3 +27,13 @@ export interface AccessPrincipal {
   sessionId: string | null;
   claims: AccessTokenClaims;
 }
+
+/**
+ * A person holding the admin role, signed in: what granting power takes.
+ * A scope alone is not enough, as clients can be registered with any of
+ * them, and a client that could grant roles or register clients like
+ * itself could lift any token to an admin's.
+ */
+export function isUserAdmin(principal: AccessPrincipal): boolean {
+  return principal.user?.roles.includes('admin') === true;
+}

@@ -21,7 +21,7 @@ import { JwksController } from './keys/jwks.controller.js';
 import { SigningKey } from './keys/signing-key.entity.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
-import { LoginBackoff } from './login-backoff.service.js';
+import { LoginBackoffModule } from './login-backoff.module.js';
 import { TokenGrantsService } from './token-grants.service.js';
 
 @Module({
@@ -30,6 +30,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     SessionsModule,
     ClientsModule,
     AuditModule,
+    LoginBackoffModule,
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
@@ -42,7 +43,6 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientAuthenticator,
     TokenGrantsService,
     LocalStrategy,
-    LoginBackoff,
     JwtStrategy,
     OAuthClientGuard,
     PasswordGrantGuard,

@@ -2,12 +2,14 @@ import {
   Body,
   Controller,
   Delete,
+  ForbiddenException,
   Get,
   HttpCode,
   HttpStatus,
   NotFoundException,
   Param,
   Post,
+  Res,
 } from '@nestjs/common';
 import {
   ApiCreatedResponse,
@@ -15,10 +17,18 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import type { Actor } from '../audit/actor.js';
 import { CurrentActor } from '../audit/actor.js';
+import type { AccessPrincipal } from '../auth/access-principal.js';
+import { isUserAdmin } from '../auth/access-principal.js';
 import { Authenticated } from '../auth/auth.decorators.js';
-import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import { CurrentPrincipal } from '../auth/current-user.decorator.js';
+import { noStore } from '../auth/oauth/no-store.js';
+import {
+  ApiProblemResponse,
+  ApiProblemResponses,
+} from '../common/api-problem-responses.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientsService } from './clients.service.js';
 import { ClientDto, CreatedClientDto } from './dto/client.dto.js';
@@ -36,13 +46,25 @@ export class ClientsController {
   @Authenticated('clients:write')
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  @ApiCreatedResponse({ type: CreatedClientDto })
+  @ApiCreatedResponse({
+    type: CreatedClientDto,
+    description:
+      'The new client with its secret; `Cache-Control: no-store`, as it holds a credential.',
+  })
   @ApiProblemResponses(400)
+  @ApiProblemResponse(
+    403,
+    "`allowedScopes` asks for a scope the caller's token does not have, or for `clients:write` without an admin's own token.",
+  )
   async createClient(
     @Body() body: CreateClientDto,
+    @CurrentPrincipal() principal: AccessPrincipal,
     @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedClientDto> {
+    assertMayDelegate(principal, body.allowedScopes);
     const { client, clientSecret } = await this.clients.create(body, actor);
+    noStore(reply);
     return CreatedClientDto.withSecret(client, clientSecret);
   }
 
@@ -67,5 +89,29 @@ export class ClientsController {
     if (!(await this.clients.remove(id, actor)))
       throw new NotFoundException('No client has this id.');
     await this.sessions.endAllForClient(id);
+  }
+}
+
+/**
+ * A new client gets no scope its creator lacks, or a token with
+ * `clients:write` could register a client with `users:write` and so mint
+ * itself any power. Registering clients is itself a power only a person may
+ * hand on: a client that could create clients with `clients:write` would
+ * outlive its own deletion through them.
+ */
+function assertMayDelegate(
+  principal: AccessPrincipal,
+  scopes: readonly string[],
+): void {
+  const notHeld = scopes.filter((scope) => !principal.scopes.includes(scope));
+  if (notHeld.length > 0) {
+    throw new ForbiddenException(
+      `A client cannot be given scopes your token does not have: ${notHeld.join(', ')}.`,
+    );
+  }
+  if (scopes.includes('clients:write') && !isUserAdmin(principal)) {
+    throw new ForbiddenException(
+      "Only an admin's own access token may create a client with clients:write, not a client's.",
+    );
   }
 }

@@ -83,3 +83,22 @@ export const ApiProblemResponses = (...statuses: number[]) =>
       }),
     ),
   );
+
+/**
+ * One problem response with the operation's own reason for it: a 409 that
+ * is not "already exists", a 403 beyond a missing scope. With a generic
+ * entry for the same status, the descriptions are joined.
+ */
+export const ApiProblemResponse = (status: number, description: string) =>
+  applyDecorators(
+    ApiExtraModels(ProblemDetailsDto),
+    ApiResponse({
+      status,
+      description,
+      content: {
+        'application/problem+json': {
+          schema: { $ref: getSchemaPath(ProblemDetailsDto) },
+        },
+      },
+    }),
+  );

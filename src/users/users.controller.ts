@@ -26,6 +26,7 @@ import type { Actor } from '../audit/actor.js';
 import { CurrentActor } from '../audit/actor.js';
 import { ParseUuid } from '../common/validation.js';
 import type { AccessPrincipal } from '../auth/access-principal.js';
+import { isUserAdmin } from '../auth/access-principal.js';
 import {
   Authenticated,
   AuthenticationOptional,
@@ -34,16 +35,28 @@ import {
   CurrentPrincipal,
   CurrentUser,
 } from '../auth/current-user.decorator.js';
-import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import {
+  ApiProblemResponse,
+  ApiProblemResponses,
+} from '../common/api-problem-responses.decorator.js';
 import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
 import type { AppConfig } from '../config/env.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
+import { DeleteCurrentUserDto } from './dto/delete-current-user.dto.js';
 import { ListUsersQueryDto, UserPageDto } from './dto/list-users.dto.js';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserDto } from './dto/user.dto.js';
 import type { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
+
+/** The other reason a route that checks the current password can answer 429. */
+const PASSWORD_BACKOFF =
+  'Or the username is waiting out its login back-off: the current password counts as a login attempt.';
+
+/** Why a change to an admin can answer 409. */
+const LAST_ADMIN =
+  'The user is the last active admin: it cannot be demoted, deactivated or deleted until another user is an admin.';
 
 @ApiTags('users')
 @Controller('users')
@@ -101,19 +114,27 @@ export class UsersController {
     return UserDto.from(user);
   }
 
-  /** Change the current user's profile */
+  /** Change the current user's profile (a new username needs the current password) */
   @Authenticated('profile')
   @Patch('me')
   @ApiOkResponse({ type: UserDto })
-  @ApiProblemResponses(400, 409)
+  @ApiProblemResponse(429, PASSWORD_BACKOFF)
+  @ApiProblemResponses(400, 409, 429)
   async updateCurrentUser(
     @CurrentUser() user: User,
     @Body() body: UpdateProfileDto,
+    @CurrentActor() actor: Actor,
   ): Promise<UserDto> {
     return UserDto.from(
       body.username === undefined
         ? user
-        : await this.users.rename(user, body.username),
+        : await this.users.rename(
+            user,
+            body.username,
+            // Validation requires it whenever `username` is sent.
+            body.currentPassword!,
+            actor,
+          ),
     );
   }
 
@@ -126,6 +147,7 @@ export class UsersController {
     description:
       'Changed; every refresh token and earlier access token stops working.',
   })
+  @ApiProblemResponse(429, PASSWORD_BACKOFF)
   @ApiProblemResponses(400, 429)
   async changePassword(
     @CurrentUser() user: User,
@@ -140,16 +162,20 @@ export class UsersController {
     );
   }
 
-  /** Delete the current user's account */
+  /** Delete the current user's account (the body gives the current password) */
   @Authenticated('profile')
   @Delete('me')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
+  @ApiProblemResponse(429, PASSWORD_BACKOFF)
+  @ApiProblemResponses(400, 429)
+  @ApiProblemResponse(409, LAST_ADMIN)
   async deleteCurrentUser(
     @CurrentUser() user: User,
+    @Body() body: DeleteCurrentUserDto,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
-    await this.users.remove(user, actor);
+    await this.users.removeOwnAccount(user, body.currentPassword, actor);
   }
 
   /** List users, a page at a time (administrators) */
@@ -185,11 +211,23 @@ export class UsersController {
   @Patch(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
+  @ApiProblemResponse(
+    403,
+    "`roles` sent with a client's token: only an admin's own token may change roles.",
+  )
+  @ApiProblemResponse(409, LAST_ADMIN)
   async updateUser(
     @Param('id', ParseUuid()) id: string,
     @Body() body: AdminUpdateUserDto,
+    @CurrentPrincipal() principal: AccessPrincipal,
     @CurrentActor() actor: Actor,
   ): Promise<UserDto> {
+    // Clients may be registered with users:write; who gets a role (admin among them) stays a person's call.
+    if (body.roles !== undefined && !isUserAdmin(principal)) {
+      throw new ForbiddenException(
+        "Only an admin's own access token may change roles, not a client's.",
+      );
+    }
     return UserDto.from(
       await this.users.update(await this.existing(id), body, actor),
     );
@@ -201,6 +239,7 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
   @ApiProblemResponses(400, 404)
+  @ApiProblemResponse(409, LAST_ADMIN)
   async deleteUser(
     @Param('id', ParseUuid()) id: string,
     @CurrentActor() actor: Actor,

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
+import { LoginBackoffModule } from '../auth/login-backoff.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { PasswordConfirmation } from './password-confirmation.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicyConstraint } from './password-policy.constraint.js';
 import { PasswordPolicy } from './password-policy.service.js';
@@ -10,10 +12,16 @@ import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), SessionsModule, AuditModule],
+  imports: [
+    TypeOrmModule.forFeature([User]),
+    SessionsModule,
+    AuditModule,
+    LoginBackoffModule,
+  ],
   controllers: [UsersController],
   providers: [
     UsersService,
+    PasswordConfirmation,
     PasswordHasher,
     PasswordPolicy,
     PasswordPolicyConstraint,

@@ -2,6 +2,7 @@ import type { OnApplicationBootstrap } from '@nestjs/common';
 import { ConflictException, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager } from 'typeorm';
 import { DataSource, QueryFailedError, Raw, Repository } from 'typeorm';
 import type { Actor } from '../audit/actor.js';
 import type {
@@ -15,6 +16,7 @@ import type { AppConfig } from '../config/env.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { PasswordConfirmation } from './password-confirmation.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicy } from './password-policy.service.js';
 import type { Role } from './user.entity.js';
@@ -50,6 +52,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectRepository(User) private readonly users: Repository<User>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
+    private readonly confirmation: PasswordConfirmation,
     private readonly policy: PasswordPolicy,
     private readonly sessions: SessionsService,
     private readonly events: SecurityEvents,
@@ -59,15 +62,24 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   /**
-   * The first admin, from ADMIN_USERNAME and ADMIN_PASSWORD, when no user
-   * has that name yet. An existing user is left alone: the variables seed
-   * an empty database, they do not reset a password.
+   * The first admin, from ADMIN_USERNAME and ADMIN_PASSWORD, when no admin
+   * exists yet. An existing user is left alone: the variables seed an
+   * empty database, they neither reset a password nor promote whoever
+   * registered that name first.
    */
   async onApplicationBootstrap(): Promise<void> {
     const username = this.config.get('ADMIN_USERNAME', { infer: true });
     const password = this.config.get('ADMIN_PASSWORD', { infer: true });
     if (username === undefined || password === undefined) return;
-    if ((await this.findByUsername(username)) !== null) return;
+    if (await this.users.existsBy({ roles: this.holdingRole('admin') })) return;
+    const namesake = await this.findByUsername(username);
+    if (namesake !== null) {
+      this.logger.warn(
+        `No admin exists, and ADMIN_USERNAME "${namesake.username}" is a user who is not one: ` +
+          'it is not promoted. Set ADMIN_USERNAME to a name nobody has to create the first admin.',
+      );
+      return;
+    }
     const violation = this.policy.violation(password, username);
     if (violation !== null) {
       throw new Error(`Invalid configuration:\n  ADMIN_PASSWORD: ${violation}`);
@@ -77,7 +89,7 @@ export class UsersService implements OnApplicationBootstrap {
         by: 'configuration',
       });
       this.logger.log(
-        `Created the admin user "${normalizeUsername(username)}"`,
+        `No admin existed: created the admin user "${normalizeUsername(username)}" from ADMIN_USERNAME`,
       );
     } catch (error) {
       // Another instance starting at the same moment created it first.
@@ -156,13 +168,31 @@ export class UsersService implements OnApplicationBootstrap {
     return { items, total };
   }
 
-  async rename(user: User, username: string): Promise<User> {
+  /** A new username, once the current password confirms the owner asks for it. */
+  async rename(
+    user: User,
+    username: string,
+    currentPassword: string,
+    actor: Actor = {},
+  ): Promise<User> {
+    await this.confirmation.confirm(user, currentPassword, 'rename', actor);
     const normalized = normalizeUsername(username);
     if (normalized === user.username) return user;
     if (await this.users.existsBy({ username: normalized }))
       throw usernameTaken();
     try {
-      await this.users.update({ id: user.id }, { username: normalized });
+      await inTransaction(this.dataSource, async (manager) => {
+        await manager.update(User, { id: user.id }, { username: normalized });
+        await this.events.record(
+          {
+            type: 'user.renamed',
+            user: { id: user.id, username: normalized },
+            details: { from: user.username, to: normalized },
+          },
+          actor,
+          manager,
+        );
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw usernameTaken();
       throw error;
@@ -181,14 +211,12 @@ export class UsersService implements OnApplicationBootstrap {
     newPassword: string,
     actor: Actor = {},
   ): Promise<void> {
-    if (!(await this.hasher.verify(currentPassword, user.passwordHash))) {
-      throw new ValidationProblemException([
-        {
-          field: 'currentPassword',
-          message: 'currentPassword is not the current password',
-        },
-      ]);
-    }
+    await this.confirmation.confirm(
+      user,
+      currentPassword,
+      'password_change',
+      actor,
+    );
     const violation = this.policy.violation(newPassword, user.username);
     if (violation !== null) {
       throw new ValidationProblemException([
@@ -215,7 +243,10 @@ export class UsersService implements OnApplicationBootstrap {
     });
   }
 
-  /** Deactivation ends every session at once; reactivation lets the user log in again. */
+  /**
+   * Deactivation ends every session at once; reactivation lets the user log
+   * in again. The last active admin can be neither demoted nor deactivated.
+   */
   async update(
     user: User,
     changes: { isActive?: boolean; roles?: Role[] },
@@ -227,7 +258,15 @@ export class UsersService implements OnApplicationBootstrap {
       changes.roles !== undefined &&
       [...new Set(changes.roles)].sort().join(' ') !==
         [...user.roles].sort().join(' ');
+    const demoting =
+      changes.roles !== undefined && !changes.roles.includes('admin');
     await inTransaction(this.dataSource, async (manager) => {
+      if (changes.isActive === false || demoting)
+        await this.keepAnActiveAdmin(
+          manager,
+          user,
+          demoting ? 'demote' : 'deactivate',
+        );
       await manager.update(
         User,
         { id: user.id },
@@ -255,12 +294,23 @@ export class UsersService implements OnApplicationBootstrap {
     return this.users.findOneByOrFail({ id: user.id });
   }
 
+  /** The owner deletes their account, once the current password confirms it is them. */
+  async removeOwnAccount(
+    user: User,
+    currentPassword: string,
+    actor: Actor = {},
+  ): Promise<void> {
+    await this.confirmation.confirm(user, currentPassword, 'deletion', actor);
+    await this.remove(user, actor);
+  }
+
   /**
    * Deletes the user; their sessions and refresh tokens go with them, their
-   * audit events stay.
+   * audit events stay. The last active admin cannot be deleted.
    */
   async remove(user: User, actor: Actor = {}): Promise<void> {
     await inTransaction(this.dataSource, async (manager) => {
+      await this.keepAnActiveAdmin(manager, user, 'delete');
       await manager.delete(User, { id: user.id });
       await this.events.record(
         {
@@ -272,6 +322,45 @@ export class UsersService implements OnApplicationBootstrap {
         manager,
       );
     });
+  }
+
+  /**
+   * Refuses, with a 409, a change that would take `user` away from the
+   * active admins when it is the last one: nobody could then manage users
+   * or clients without editing the database. Run inside the transaction
+   * that makes the change. On PostgreSQL the active admins' rows stay
+   * locked until it ends, so of two admins demoting each other at once the
+   * second waits, then counts again without the first's target; SQLite
+   * transactions take turns anyway (inTransaction).
+   */
+  private async keepAnActiveAdmin(
+    manager: EntityManager,
+    user: User,
+    change: 'demote' | 'deactivate' | 'delete',
+  ): Promise<void> {
+    const admins = await manager.find(User, {
+      select: { id: true },
+      where: { isActive: true, roles: this.holdingRole('admin') },
+      order: { id: 'ASC' },
+      ...(this.dataSource.options.type === 'postgres'
+        ? { lock: { mode: 'pessimistic_write' as const } }
+        : {}),
+    });
+    if (admins.length === 1 && admins[0].id === user.id) {
+      throw new ConflictException(
+        `This is the last active admin: it cannot be ${CHANGE_WORDS[change]}. Make another user an admin first.`,
+      );
+    }
+  }
+
+  /** "roles contains `role`", for a `roles` column: text[] on PostgreSQL, comma-joined text on SQLite. */
+  private holdingRole(role: Role): ReturnType<typeof Raw> {
+    return this.dataSource.options.type === 'postgres'
+      ? Raw((column) => `:role = ANY(${column})`, { role })
+      : // Commas around both sides: "admin" must not match a role that merely contains it.
+        Raw((column) => `(',' || ${column} || ',') LIKE :pattern`, {
+          pattern: `%,${role},%`,
+        });
   }
 
   findByUsername(username: string): Promise<User | null> {
@@ -319,6 +408,12 @@ export class UsersService implements OnApplicationBootstrap {
     return { user };
   }
 }
+
+const CHANGE_WORDS = {
+  demote: 'demoted',
+  deactivate: 'deactivated',
+  delete: 'deleted',
+} as const;
 
 function usernameTaken(): ConflictException {
   return new ConflictException('This username is already taken.');

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
-import { expectOAuthError, expectInvalidGrant } from '../utils/expectations.js';
+import {
+  expectOAuthError,
+  expectInvalidGrant,
+  expectProblem,
+} from '../utils/expectations.js';
 import {
   ADMIN_ENV,
   GOOD_PASSWORD,
@@ -137,5 +141,95 @@ describe('password guessing against one account', () => {
     ).items.filter((event) => event.details.reason === 'too_many_attempts');
     expect(refusals.map((event) => event.username)).toContain('alice');
     expect(refusals.map((event) => event.username)).toContain('nobody-here');
+  });
+});
+
+/**
+ * A stolen `profile` token, and guesses at the current password that the
+ * routes needing it would confirm: without the back-off they would be an
+ * oracle that no login limit sees.
+ */
+describe('guessing the current password with a stolen token', () => {
+  let testApp: TestApp;
+  const tokens = tokenClient(() => testApp);
+  const withToken = (token: string) => ({
+    changePassword: (currentPassword: string) =>
+      testApp
+        .http()
+        .put('/users/me/password')
+        .auth(token, { type: 'bearer' })
+        .send({ currentPassword, newPassword: 'the thief chose this one' }),
+    rename: (currentPassword: string) =>
+      testApp
+        .http()
+        .patch('/users/me')
+        .auth(token, { type: 'bearer' })
+        .send({ username: 'stolen', currentPassword }),
+    deleteAccount: (currentPassword: string) =>
+      testApp
+        .http()
+        .delete('/users/me')
+        .auth(token, { type: 'bearer' })
+        .send({ currentPassword }),
+  });
+
+  beforeAll(async () => {
+    testApp = await createTestApp({
+      ...ADMIN_ENV,
+      LOGIN_BACKOFF_THRESHOLD: String(THRESHOLD),
+      LOGIN_BACKOFF_BASE_MS: '1000',
+      LOGIN_BACKOFF_MAX_MS: '2000',
+    });
+  });
+  afterAll(() => testApp.close());
+
+  it('PUT /users/me/password: each guess counts against the login back-off; after the threshold 429 with Retry-After, even for the right password', async () => {
+    await registerUser(testApp, 'carol');
+    const stolen = withToken(await passwordGrant(testApp, 'carol'));
+    for (let i = 0; i < THRESHOLD; i++) {
+      expectProblem(
+        await stolen.changePassword(`wrong guess ${i}`),
+        400,
+        '/users/me/password',
+      );
+    }
+    const before = await databaseSnapshot(testApp);
+
+    const refused = await stolen.changePassword(GOOD_PASSWORD);
+
+    expectProblem(refused, 429, '/users/me/password');
+    expect(retryAfterOf(refused)).toBe(1);
+    // The same back-off as the logins': the account's own login waits too.
+    expectOAuthError(
+      await tokens.loginRequest('carol', GOOD_PASSWORD),
+      429,
+      'temporarily_unavailable',
+    );
+    expect(await databaseSnapshot(testApp)).toEqual(before);
+  });
+
+  it('PATCH /users/me and DELETE /users/me count on the same back-off: guesses through a rename hold back a deletion', async () => {
+    const dave = await registerUser(testApp, 'dave');
+    const stolen = withToken(await passwordGrant(testApp, 'dave'));
+    for (let i = 0; i < THRESHOLD; i++) {
+      expectProblem(await stolen.rename(`wrong guess ${i}`), 400, '/users/me');
+    }
+
+    const refused = await stolen.deleteAccount(GOOD_PASSWORD);
+
+    expectProblem(refused, 429, '/users/me');
+    expect(retryAfterOf(refused)).toBe(1);
+    expectProblem(await stolen.rename(GOOD_PASSWORD), 429, '/users/me');
+    const adminToken = await passwordGrant(
+      testApp,
+      ADMIN_ENV.ADMIN_USERNAME,
+      ADMIN_ENV.ADMIN_PASSWORD,
+    );
+    const stored = await testApp
+      .http()
+      .get(`/users/${dave.id}`)
+      .auth(adminToken, { type: 'bearer' })
+      .expect(200);
+    expect(stored.body).toMatchObject({ username: 'dave', isActive: true });
   });
 });

@@ -1,4 +1,11 @@
-import { ArrayUnique, IsArray, IsBoolean, IsIn } from 'class-validator';
+import {
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsString,
+  ValidateIf,
+} from 'class-validator';
 import { IsOmittable } from '../../common/validation.js';
 import type { Role } from '../user.entity.js';
 import { ROLES } from '../user.entity.js';
@@ -13,6 +20,20 @@ export class UpdateProfileDto {
   @IsOmittable()
   @IsUsername()
   username?: string;
+
+  /**
+   * Required with `username`: a new name is a new login, so a token alone
+   * is not enough to change it.
+   * @example "correct horse battery staple"
+   */
+  @ValidateIf((profile: UpdateProfileDto) => profile.username !== undefined)
+  @IsString({
+    message: ({ value }) =>
+      value === undefined
+        ? 'currentPassword is required to change the username'
+        : 'currentPassword must be a string',
+  })
+  currentPassword?: string;
 }
 
 /** What an administrator may change of any user. */
