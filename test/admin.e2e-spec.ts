@@ -532,6 +532,35 @@ describe('administration', () => {
       );
     });
 
+    it('answers 403 to deactivating or deleting an admin, and changes nothing', async () => {
+      const oda = await registerUser(testApp, 'oda');
+      const path = `/users/${oda.id}`;
+      await asAdmin.patch(path, { roles: ['user', 'admin'] }).expect(200);
+
+      const deactivation = await testApp
+        .http()
+        .patch(path)
+        .set('Authorization', bearer(clientToken))
+        .send({ isActive: false });
+      expectProblem(deactivation, 403, path);
+      expect(deactivation.body.detail).toBe(
+        "Only an admin's own access token may deactivate or reactivate an admin, not a client's.",
+      );
+      const deletion = await testApp
+        .http()
+        .delete(path)
+        .set('Authorization', bearer(clientToken));
+      expectProblem(deletion, 403, path);
+      expect(deletion.body.detail).toBe(
+        "Only an admin's own access token may delete an admin, not a client's.",
+      );
+      const stored = await asAdmin.get(path).expect(200);
+      expect(stored.body).toMatchObject({
+        isActive: true,
+        roles: ['user', 'admin'],
+      });
+    });
+
     it('may still deactivate a user; an admin may still grant roles', async () => {
       const ned = await registerUser(testApp, 'ned');
       const path = `/users/${ned.id}`;

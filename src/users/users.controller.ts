@@ -54,6 +54,10 @@ import { UsersService } from './users.service.js';
 const PASSWORD_BACKOFF =
   'Or the username is waiting out its login back-off: the current password counts as a login attempt.';
 
+/** Why a change of who holds power can answer 403. */
+const PERSON_ONLY =
+  "Sent with a client's token: only an admin's own token may change roles, or deactivate, reactivate or delete an admin.";
+
 /** Why a change to an admin can answer 409. */
 const LAST_ADMIN =
   'The user is the last active admin: it cannot be demoted, deactivated or deleted until another user is an admin.';
@@ -211,10 +215,7 @@ export class UsersController {
   @Patch(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiProblemResponses(400, 404)
-  @ApiProblemResponse(
-    403,
-    "`roles` sent with a client's token: only an admin's own token may change roles.",
-  )
+  @ApiProblemResponse(403, PERSON_ONLY)
   @ApiProblemResponse(409, LAST_ADMIN)
   async updateUser(
     @Param('id', ParseUuid()) id: string,
@@ -222,15 +223,11 @@ export class UsersController {
     @CurrentPrincipal() principal: AccessPrincipal,
     @CurrentActor() actor: Actor,
   ): Promise<UserDto> {
-    // Clients may be registered with users:write; who gets a role (admin among them) stays a person's call.
-    if (body.roles !== undefined && !isUserAdmin(principal)) {
-      throw new ForbiddenException(
-        "Only an admin's own access token may change roles, not a client's.",
-      );
-    }
-    return UserDto.from(
-      await this.users.update(await this.existing(id), body, actor),
-    );
+    const user = await this.existing(id);
+    if (body.roles !== undefined) assertPersonAdmin(principal, 'change roles');
+    if (body.isActive !== undefined && isAdmin(user))
+      assertPersonAdmin(principal, 'deactivate or reactivate an admin');
+    return UserDto.from(await this.users.update(user, body, actor));
   }
 
   /** Delete any user (administrators) */
@@ -239,17 +236,37 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse()
   @ApiProblemResponses(400, 404)
+  @ApiProblemResponse(403, PERSON_ONLY)
   @ApiProblemResponse(409, LAST_ADMIN)
   async deleteUser(
     @Param('id', ParseUuid()) id: string,
+    @CurrentPrincipal() principal: AccessPrincipal,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
-    await this.users.remove(await this.existing(id), actor);
+    const user = await this.existing(id);
+    if (isAdmin(user)) assertPersonAdmin(principal, 'delete an admin');
+    await this.users.remove(user, actor);
   }
 
   private async existing(id: string): Promise<User> {
     const user = await this.users.findById(id);
     if (user === null) throw new NotFoundException('No user has this id.');
     return user;
+  }
+}
+
+const isAdmin = (user: User) => user.roles.includes('admin');
+
+/**
+ * Clients may be registered with users:write, but who holds power stays a
+ * person's call: a client that could grant roles would make anyone an
+ * admin, and one that could deactivate or delete admins could take the
+ * service away from the people who run it.
+ */
+function assertPersonAdmin(principal: AccessPrincipal, action: string): void {
+  if (!isUserAdmin(principal)) {
+    throw new ForbiddenException(
+      `Only an admin's own access token may ${action}, not a client's.`,
+    );
   }
 }
