@@ -1,6 +1,7 @@
 import { CreateUsersAndSigningKeys1764316800000 } from './1764316800000-create-users-and-signing-keys.js';
 import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-sessions-and-clients.js';
 import { CreateAuditEvents1764489600000 } from './1764489600000-create-audit-events.js';
+import { CreateLoginDevices1764576000000 } from './1764576000000-create-login-devices.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -11,4 +12,5 @@ export const migrations = [
   CreateUsersAndSigningKeys1764316800000,
   CreateSessionsAndClients1764403200000,
   CreateAuditEvents1764489600000,
+  CreateLoginDevices1764576000000,
 ];
