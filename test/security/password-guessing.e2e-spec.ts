@@ -121,7 +121,7 @@ describe('password guessing against one account', () => {
     ).toBeGreaterThanOrEqual(10 - THRESHOLD);
   });
 
-  it('records each refused attempt in the audit log, and counts it as too_many_attempts', async () => {
+  it('records the refused attempts of each username in the audit log as too_many_attempts', async () => {
     const adminToken = await passwordGrant(
       testApp,
       ADMIN_ENV.ADMIN_USERNAME,
