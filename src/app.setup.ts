@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
@@ -85,6 +86,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       },
     },
   });
+  // The device cookie of the password grant (LoginDevices).
+  await app.register(cookie);
   const fastify = app.getHttpAdapter().getInstance();
   const config = app.get<ConfigService<AppConfig, true>>(ConfigService);
   fastify.trustProxies(

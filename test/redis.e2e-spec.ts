@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { expectOAuthError } from './utils/expectations.js';
 import { tokenClient } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
@@ -164,6 +166,47 @@ describe('rate limits with REDIS_URL', () => {
         );
         // Another client is not held back by it.
         await refreshFrom(second, someClientIp()).expect(400);
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    },
+  );
+
+  withRedis(
+    'count the repeats of an event once for all the instances: one audit row, and its attempts are theirs together',
+    async () => {
+      const env = {
+        REDIS_URL: TEST_REDIS_URL!,
+        TRUST_PROXY: 'loopback',
+        AUDIT_REPEAT_WINDOW_SECONDS: '604800',
+      };
+      const first = await createTestApp(env);
+      const second = await createTestApp({
+        ...env,
+        DATABASE_URL: first.databaseUrl,
+      });
+      try {
+        const clientId = `nobody-${randomBytes(6).toString('hex')}`;
+        for (const instance of [first, second, first, second]) {
+          await instance
+            .http()
+            .post('/auth/introspect')
+            .set('X-Forwarded-For', '198.51.100.9')
+            .auth(clientId, 'a wrong secret')
+            .type('form')
+            .send({ token: 'whatever' })
+            .expect(401);
+        }
+
+        const rows = await first.app
+          .get(DataSource)
+          .getRepository(AuditEvent)
+          .findBy({ type: 'client_authentication.failed', clientId });
+
+        expect(rows.map((row) => row.details)).toEqual([
+          { method: 'client_secret_basic', attempts: 4 },
+        ]);
       } finally {
         await second.close();
         await first.close();

@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
+import { createHash } from 'node:crypto';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { EntityManager } from 'typeorm';
 import { Repository } from 'typeorm';
+import type { AppConfig } from '../config/env.js';
 import { withoutNul } from '../database/text.js';
 import type { IssuedGrantType } from '../metrics/metrics.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
 import type { Actor } from './actor.js';
 import type { AuditDetails, AuditEventType } from './audit-event.entity.js';
 import { AuditEvent } from './audit-event.entity.js';
@@ -46,18 +51,80 @@ export type LoginFailure =
  */
 @Injectable()
 export class SecurityEvents {
+  private readonly repeatWindowMs: number;
+  /** How often each event has repeated in its window, shared through Redis when it is set. */
+  private readonly repeats: RateLimiterAbstract;
+
   constructor(
     @InjectRepository(AuditEvent)
     private readonly events: Repository<AuditEvent>,
     private readonly metrics: MetricsService,
-  ) {}
+    limiters: RateLimiters,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const windowSeconds = config.get('AUDIT_REPEAT_WINDOW_SECONDS', {
+      infer: true,
+    });
+    this.repeatWindowMs = windowSeconds * 1000;
+    this.repeats = limiters.create({
+      keyPrefix: 'audit-repeats',
+      points: 1,
+      duration: windowSeconds,
+    });
+  }
 
   async record(
     event: SecurityEvent,
     actor: Actor = {},
     manager: EntityManager = this.events.manager,
   ): Promise<void> {
-    await manager.insert(AuditEvent, {
+    await manager.insert(AuditEvent, this.rowOf(event, actor));
+    this.count(event);
+  }
+
+  /**
+   * An event anyone can repeat at will, such as a refused login: one row per
+   * `repeatKey` and window of AUDIT_REPEAT_WINDOW_SECONDS, not one per
+   * request, so that a loop can neither fill the disk nor bury the other
+   * events. The windows are aligned to the clock and the row's id is derived
+   * from the key and the window, so instances that share the database write
+   * one row between them. The row's `attempts` is the count of a counter
+   * that instances sharing Redis share, written when it reaches 1, 2, 4, 8…:
+   * a flood of n requests costs about log2(n) writes, and the row tells its
+   * size to within a factor of two. The Prometheus counters count each one.
+   */
+  async recordRepeated(
+    event: SecurityEvent,
+    actor: Actor,
+    repeatKey: string,
+  ): Promise<void> {
+    const window = Math.floor(Date.now() / this.repeatWindowMs);
+    const digest = createHash('sha256')
+      .update(`${event.type}\0${repeatKey}\0${window}`)
+      .digest();
+    const { consumedPoints: attempts } = await this.repeats.penalty(
+      digest.toString('base64url'),
+    );
+    this.count(event);
+    if (!isPowerOfTwo(attempts)) return;
+    await this.events
+      .createQueryBuilder()
+      .insert()
+      .into(AuditEvent)
+      .values({
+        ...this.rowOf(
+          { ...event, details: { ...event.details, attempts } },
+          actor,
+        ),
+        id: uuidOf(digest),
+      })
+      // The first row of the window stays (its time, its origin); only the count moves.
+      .orUpdate(['details'], ['id'])
+      .execute();
+  }
+
+  private rowOf(event: SecurityEvent, actor: Actor) {
+    return {
       occurredAt: new Date(),
       type: event.type,
       userId: event.user?.id ?? null,
@@ -75,8 +142,7 @@ export class SecurityEvents {
                 typeof value === 'string' ? withoutNul(value) : value,
               ),
             ) as AuditDetails),
-    });
-    this.count(event);
+    };
   }
 
   /** A failed password-grant login: the name attempted, never the password. */
@@ -97,6 +163,27 @@ export class SecurityEvents {
         details: { reason: attempt.reason },
       },
       actor,
+    );
+  }
+
+  /**
+   * A login refused before its password was checked, because its back-off
+   * bucket (the username's, or a known device's) must wait: anyone can send
+   * these by the thousand, so they are one row per bucket and window.
+   */
+  loginRefused(
+    attempt: { username: string; clientId: string; bucket: string },
+    actor: Actor,
+  ): Promise<void> {
+    return this.recordRepeated(
+      {
+        type: 'login.failed',
+        user: { id: null, username: attempt.username },
+        clientId: attempt.clientId,
+        details: { reason: 'too_many_attempts' },
+      },
+      actor,
+      attempt.bucket,
     );
   }
 
@@ -128,4 +215,23 @@ export class SecurityEvents {
         break;
     }
   }
+}
+
+function isPowerOfTwo(count: number): boolean {
+  return count > 0 && (count & (count - 1)) === 0;
+}
+
+/** A UUID (RFC 9562 §5.8, version 8: custom) made of the digest's first 128 bits. */
+function uuidOf(digest: Buffer): string {
+  const bytes = Buffer.from(digest.subarray(0, 16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x80;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    hex.slice(12, 16),
+    hex.slice(16, 20),
+    hex.slice(20),
+  ].join('-');
 }

@@ -19,6 +19,7 @@ import { requestOrigin } from '../audit/actor.js';
 import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
 import { Public } from './auth.decorators.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
+import { LoginDevices } from './devices/login-devices.service.js';
 import { IssuedTokensService } from './issued-tokens.service.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 import { OAuthClientGuard } from './oauth-client.guard.js';
@@ -42,6 +43,7 @@ export class AuthController {
     private readonly grants: TokenGrantsService,
     private readonly issuedTokens: IssuedTokensService,
     private readonly clients: ClientAuthenticator,
+    private readonly devices: LoginDevices,
   ) {}
 
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
@@ -55,6 +57,13 @@ export class AuthController {
   @ApiOkResponse({
     type: TokenResponseDto,
     description: 'RFC 6749 §5.1; never cached.',
+    headers: {
+      'Set-Cookie': {
+        description:
+          'Password grant only: the device cookie (`login-device`, or `__Host-login-device` when PUBLIC_URL is https; HttpOnly, SameSite=Strict). Sent back with a later password grant for the same account, it gives that device a login back-off of its own.',
+        schema: { type: 'string' },
+      },
+    },
   })
   @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
   async issueToken(
@@ -73,6 +82,7 @@ export class AuthController {
           form.scope,
           requestOrigin(request),
         );
+        await this.devices.remember(request.user!, request.loginDevice, reply);
         break;
       case 'refresh_token':
         response = await this.grants.refreshGrant(
@@ -107,7 +117,7 @@ export class AuthController {
     description:
       'Revoked, or nothing to revoke: the answer is the same (RFC 7009 §2.2).',
   })
-  @ApiOAuthErrorResponses(400, 401, 413, 415)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
   async revokeToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -130,7 +140,7 @@ export class AuthController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenTypeHintRequestDto })
   @ApiOkResponse({ type: IntrospectionDto })
-  @ApiOAuthErrorResponses(400, 401, 413, 415)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
   async introspectToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

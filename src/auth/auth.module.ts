@@ -9,6 +9,8 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenVerifier } from './access-token-verifier.service.js';
 import { AccessTokenService } from './access-token.service.js';
+import { LoginDevice } from './devices/login-device.entity.js';
+import { LoginDevices } from './devices/login-devices.service.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { IssuedTokensService } from './issued-tokens.service.js';
 import { OAuthClientGuard } from './oauth-client.guard.js';
@@ -34,7 +36,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
-    TypeOrmModule.forFeature([SigningKey]),
+    TypeOrmModule.forFeature([SigningKey, LoginDevice]),
   ],
   controllers: [AuthController, JwksController, DiscoveryController],
   providers: [
@@ -43,6 +45,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientAuthenticator,
     TokenGrantsService,
     LocalStrategy,
+    LoginDevices,
     JwtStrategy,
     OAuthClientGuard,
     PasswordGrantGuard,

@@ -6,6 +6,8 @@ import type { Client } from '../clients/client.entity.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { ClientsService } from '../clients/clients.service.js';
 import { validateEnv } from '../config/env.js';
+import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
+import { REDIS_CLIENT } from '../redis/redis.module.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { InvalidClient, InvalidRequest } from './oauth/oauth.errors.js';
 import type { TokenRequest } from './oauth/token-request.js';
@@ -19,7 +21,7 @@ const PUBLIC_CLIENT = { clientId: 'public', confidential: false, client: null };
 /** A token request as far as client authentication reads it. */
 function requestWith(authorization?: string): FastifyRequest {
   const headers = authorization === undefined ? {} : { authorization };
-  return { headers } as FastifyRequest;
+  return { headers, ip: '192.0.2.1' } as FastifyRequest;
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-encoded before they are joined. */
@@ -44,8 +46,9 @@ describe('ClientAuthenticator.authenticate()', () => {
         id === BILLING.id && secret === BILLING_SECRET ? BILLING : null,
       ),
   };
-  const auditLog: Pick<SecurityEvents, 'record'> = {
+  const auditLog: Pick<SecurityEvents, 'record' | 'recordRepeated'> = {
     record: () => Promise.resolve(),
+    recordRepeated: () => Promise.resolve(),
   };
   let authenticator: ClientAuthenticator;
   beforeAll(async () => {
@@ -55,6 +58,9 @@ describe('ClientAuthenticator.authenticate()', () => {
         { provide: ClientsService, useValue: clients },
         // The audit log is the e2e tests' to check; here a failure only has to be answered.
         { provide: SecurityEvents, useValue: auditLog },
+        // The limits' own counters, in memory: failures here stay far below them.
+        RateLimiters,
+        { provide: REDIS_CLIENT, useValue: null },
         {
           provide: ConfigService,
           useValue: new ConfigService(

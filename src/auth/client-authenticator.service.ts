@@ -1,11 +1,17 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { requestOrigin } from '../audit/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
+import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
+import { clientKeyOf } from '../rate-limiting/client-key.js';
+import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
 import { InvalidClient, InvalidRequest } from './oauth/oauth.errors.js';
 import type { TokenRequest } from './oauth/token-request.js';
 
@@ -29,17 +35,41 @@ interface ClientCredentials {
  * request without client credentials is the public client. Swagger UI's
  * password form sends `Basic Og==` (an empty id and secret) when no client
  * is configured: that is the public client too, not a failed login.
+ *
+ * Failures are limited per address and per client id, and only failures:
+ * a client presenting its secret is never refused, however many others
+ * failed with its id. Client secrets are 256 random bits, so the limits are
+ * not against guessing but against a loop that costs the server work and
+ * the audit log its readability.
  */
 @Injectable()
 export class ClientAuthenticator {
   private readonly realm: string;
+  private readonly failuresPerAddress: RateLimiterAbstract;
+  private readonly failuresPerClient: RateLimiterAbstract;
 
   constructor(
     private readonly clients: ClientsService,
     private readonly events: SecurityEvents,
+    limiters: RateLimiters,
     config: ConfigService<AppConfig, true>,
   ) {
     this.realm = config.get('PUBLIC_URL', { infer: true });
+    const duration = config.get('THROTTLE_CLIENT_AUTH_FAILURE_TTL', {
+      infer: true,
+    });
+    this.failuresPerAddress = limiters.create({
+      keyPrefix: 'client-auth-failures-ip',
+      points: config.get('THROTTLE_CLIENT_AUTH_FAILURE_LIMIT', { infer: true }),
+      duration,
+    });
+    this.failuresPerClient = limiters.create({
+      keyPrefix: 'client-auth-failures-client',
+      points: config.get('THROTTLE_CLIENT_AUTH_FAILURE_PER_CLIENT_LIMIT', {
+        infer: true,
+      }),
+      duration,
+    });
   }
 
   async authenticate(
@@ -64,17 +94,38 @@ export class ClientAuthenticator {
       credentials.clientSecret,
     );
     if (client === null) {
-      await this.events.record(
+      await this.countFailure(credentials.clientId, request.ip);
+      await this.events.recordRepeated(
         {
           type: 'client_authentication.failed',
           clientId: credentials.clientId,
           details: { method: credentials.method },
         },
         requestOrigin(request),
+        `${clientKeyOf(request.ip)} ${credentials.clientId}`,
       );
       throw new InvalidClient('Client authentication failed.', this.realm);
     }
     return { clientId: client.id, confidential: true, client };
+  }
+
+  /** Counts a failure against its address and its client id; over either limit, a 429 and no audit row. */
+  private async countFailure(clientId: string, address: string): Promise<void> {
+    const waits = await Promise.all([
+      msToWait(this.failuresPerAddress, clientKeyOf(address)),
+      // Hashed: the id is the caller's text, of any length.
+      msToWait(
+        this.failuresPerClient,
+        createHash('sha256').update(clientId).digest('base64url'),
+      ),
+    ]);
+    const waitMs = Math.max(...waits);
+    if (waitMs > 0) {
+      throw new TooManyRequestsException(
+        'Too many failed client authentications.',
+        waitMs,
+      );
+    }
   }
 
   /** §5.2: invalid_client also covers "no client authentication included" where one is needed. */
@@ -142,5 +193,20 @@ export class ClientAuthenticator {
         this.realm,
       );
     }
+  }
+}
+
+/** Consumes a point of `key`: 0 within the limit, otherwise the milliseconds until it has room. */
+async function msToWait(
+  limiter: RateLimiterAbstract,
+  key: string,
+): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (rejection) {
+    // The library rejects with its result when the limit is reached, with an Error when its store fails.
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    return Math.max(rejection.msBeforeNext, 1);
   }
 }

@@ -5,7 +5,9 @@ import { requestOrigin } from '../audit/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { User } from '../users/user.entity.js';
+import { normalizeUsername } from '../users/username.js';
 import { UsersService } from '../users/users.service.js';
+import { LoginDevices } from './devices/login-devices.service.js';
 import { LoginBackoff } from './login-backoff.service.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 
@@ -16,6 +18,7 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
     private readonly users: UsersService,
     private readonly events: SecurityEvents,
     private readonly backoff: LoginBackoff,
+    private readonly devices: LoginDevices,
   ) {
     super({
       usernameField: 'username',
@@ -33,11 +36,21 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   ): Promise<User | null> {
     const origin = requestOrigin(request);
     const clientId = request.oauthClient.clientId;
+    const device = await this.devices.recognize(request, username);
+    // The token response renews this device's cookie.
+    request.loginDevice = device;
     // Before bcrypt: a username that must wait costs the server nothing.
-    const waitMs = await this.backoff.startAttempt(username);
+    const waitMs = await this.backoff.startAttempt(username, device?.id);
     if (waitMs !== undefined) {
-      await this.events.loginFailed(
-        { username, user: null, clientId, reason: 'too_many_attempts' },
+      await this.events.loginRefused(
+        {
+          username,
+          clientId,
+          bucket:
+            device === null
+              ? `username ${normalizeUsername(username)}`
+              : `device ${device.id}`,
+        },
         origin,
       );
       throw new TooManyRequestsException(
@@ -47,7 +60,7 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
     }
     const check = await this.users.checkCredentials(username, password);
     if (check.failure === undefined) {
-      await this.backoff.succeeded(username);
+      await this.backoff.succeeded(username, device?.id);
       return check.user;
     }
     await this.events.loginFailed(

@@ -21,6 +21,13 @@ const ATTEMPTS_MEMORY_SECONDS = 24 * 60 * 60;
  * the answer tells nothing about which names exist. An attempt counts when
  * it starts, before bcrypt: guesses sent all at once are held back too,
  * not only those sent after a failure came back.
+ *
+ * An attempt from a device that logged in to that account before (its
+ * device cookie, LoginDevices) counts in the device's own bucket instead,
+ * and never touches the username's (OWASP "Slow Brute Force Attacks",
+ * device cookies): a guesser can make the username wait forever, but not
+ * its owner. The guesser gains nothing by changing address: every attempt
+ * without such a device shares the username's bucket.
  */
 @Injectable()
 export class LoginBackoff {
@@ -48,15 +55,19 @@ export class LoginBackoff {
   }
 
   /**
-   * Starts an attempt on `username`: the milliseconds still to wait if it
-   * must wait (and then it does not count), otherwise undefined.
+   * Starts an attempt on `username`, from `deviceId` when the attempt
+   * presented a device recognised for that username: the milliseconds still
+   * to wait if it must wait (and then it does not count), otherwise undefined.
    *
    * Every step is one atomic operation of the store, so that guesses sent
    * at once to several instances sharing Redis are held back as surely as
    * those one process handles in turn.
    */
-  async startAttempt(username: string): Promise<number | undefined> {
-    const key = keyOf(username);
+  async startAttempt(
+    username: string,
+    deviceId?: string,
+  ): Promise<number | undefined> {
+    const key = keyOf(username, deviceId);
     const wait = await this.waits.get(key);
     // An expired block can linger until its timer fires: msBeforeNext tells.
     if (
@@ -83,9 +94,9 @@ export class LoginBackoff {
     return undefined;
   }
 
-  /** A successful login: the username starts afresh. */
-  async succeeded(username: string): Promise<void> {
-    const key = keyOf(username);
+  /** A successful login: its bucket (the device's, if it came from one) starts afresh. */
+  async succeeded(username: string, deviceId?: string): Promise<void> {
+    const key = keyOf(username, deviceId);
     await Promise.all([this.attempts.delete(key), this.waits.delete(key)]);
   }
 
@@ -95,9 +106,17 @@ export class LoginBackoff {
   }
 }
 
-/** A fixed-size key that keeps usernames out of the counter store. */
-function keyOf(username: string): string {
+/**
+ * A fixed-size key that keeps usernames out of the counter store. Each
+ * kind of bucket hashes its own prefix, so that no name typed, NULs and
+ * all, can land in a device's bucket.
+ */
+function keyOf(username: string, deviceId?: string): string {
   return createHash('sha256')
-    .update(normalizeUsername(username))
+    .update(
+      deviceId === undefined
+        ? `username\0${normalizeUsername(username)}`
+        : `device\0${deviceId}`,
+    )
     .digest('base64url');
 }

@@ -2,6 +2,7 @@ import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { User } from '../users/user.entity.js';
+import type { LoginDevice } from './devices/login-device.entity.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import type { TokenRequest } from './oauth/token-request.js';
@@ -12,6 +13,8 @@ export interface OAuthRequest extends FastifyRequest {
   oauthClient: AuthenticatedClient;
   /** The resource owner, set by PasswordGrantGuard for the password grant only. */
   user?: User;
+  /** The device the password grant came from, if it logged in to that account before. */
+  loginDevice?: LoginDevice | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity.js';
+import { LoginDevice } from '../auth/devices/login-device.entity.js';
 import { SigningKey } from '../auth/keys/signing-key.entity.js';
 import { Client } from '../clients/client.entity.js';
 import { migrations } from '../database/migrations/index.js';
@@ -15,6 +16,7 @@ export const entities = [
   RefreshToken,
   Client,
   AuditEvent,
+  LoginDevice,
 ];
 
 /** A PostgreSQL DATABASE_URL, as opposed to a SQLite one. */

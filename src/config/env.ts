@@ -152,6 +152,19 @@ export class Env {
   AUDIT_RETENTION_DAYS = 365;
 
   /**
+   * Events that repeat in a flood (logins refused by the back-off, failed
+   * client authentications) are one audit row per key and window of this
+   * many seconds, aligned to the clock, with the repeats counted on it.
+   * A week at most: the in-memory counter's timer cannot run longer than
+   * 2^31 ms (24.8 days).
+   */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(604_800)
+  AUDIT_REPEAT_WINDOW_SECONDS = 900;
+
+  /**
    * `GET /metrics`: `off` answers 404; `open` serves anyone who can reach
    * the port; `bearer` wants an access token with `metrics:read`. Off by
    * default: request counts and process details are not for the public.
@@ -201,6 +214,27 @@ export class Env {
   @Min(1)
   THROTTLE_PASSWORD_CHANGE_TTL = 900;
 
+  /**
+   * Per client IP: failed client authentications (a wrong client secret) at
+   * /auth/token, /auth/revoke and /auth/introspect. Only failures count: a
+   * client that presents its secret is never refused by this limit.
+   */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_CLIENT_AUTH_FAILURE_LIMIT = 20;
+
+  /** Per client id, from every address together: failed authentications as that client. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_CLIENT_AUTH_FAILURE_PER_CLIENT_LIMIT = 100;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  THROTTLE_CLIENT_AUTH_FAILURE_TTL = 60;
+
   /** Failed logins of one username before each further failure makes it wait. */
   @toInt()
   @IsInt()
@@ -218,6 +252,16 @@ export class Env {
   @Min(1)
   @Max(86_400_000)
   LOGIN_BACKOFF_MAX_MS = 900_000;
+
+  /**
+   * How long the device cookie of a successful password-grant login is
+   * kept, in seconds (its Max-Age); each login from the device renews it.
+   */
+  @toInt()
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  LOGIN_DEVICE_TTL = 7_776_000;
 }
 
 /**

@@ -31,11 +31,11 @@ export interface paths {
         get: operations["getCurrentUser"];
         put?: never;
         post?: never;
-        /** Delete the current user's account */
+        /** Delete the current user's account (the body gives the current password) */
         delete: operations["deleteCurrentUser"];
         options?: never;
         head?: never;
-        /** Change the current user's profile */
+        /** Change the current user's profile (a new username needs the current password) */
         patch: operations["updateCurrentUser"];
         trace?: never;
     };
@@ -387,6 +387,12 @@ export interface components {
              * @example alice.smith
              */
             username?: string;
+            /**
+             * @description Required with `username`: a new name is a new login, so a token alone
+             *     is not enough to change it.
+             * @example correct horse battery staple
+             */
+            currentPassword?: string;
         };
         ChangePasswordDto: {
             /** @example correct horse battery staple */
@@ -396,6 +402,10 @@ export interface components {
              * @example a different long passphrase entirely
              */
             newPassword: string;
+        };
+        DeleteCurrentUserDto: {
+            /** @example correct horse battery staple */
+            currentPassword: string;
         };
         UserPageDto: {
             items: components["schemas"]["UserDto"][];
@@ -624,7 +634,7 @@ export interface components {
         };
         AuditEventDto: {
             /** @enum {string} */
-            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated";
+            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated";
             /**
              * @description Non-secret facts, such as a session id or a reason.
              * @example {
@@ -1027,13 +1037,41 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteCurrentUserDto"];
+            };
+        };
         responses: {
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is invalid; `errors` names each invalid field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "password must be at least 15 characters; this one is 9",
+                     *       "instance": "/users",
+                     *       "errors": [
+                     *         {
+                     *           "field": "password",
+                     *           "message": "password must be at least 15 characters; this one is 9"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
+                };
             };
             /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
             401: {
@@ -1068,6 +1106,28 @@ export interface operations {
                      *       "instance": "/users"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The user is the last active admin: it cannot be demoted, deactivated or deleted until another user is an admin. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /**
+             * @description Too many requests from this address; `Retry-After` gives the seconds to wait.
+             *
+             *     Or the username is waiting out its login back-off: the current password counts as a login attempt.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1172,6 +1232,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /**
+             * @description Too many requests from this address; `Retry-After` gives the seconds to wait.
+             *
+             *     Or the username is waiting out its login back-off: the current password counts as a login attempt.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     changePassword: {
@@ -1254,21 +1327,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description Too many requests from this address; `Retry-After` gives the seconds to wait. */
+            /**
+             * @description Too many requests from this address; `Retry-After` gives the seconds to wait.
+             *
+             *     Or the username is waiting out its login back-off: the current password counts as a login attempt.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Too Many Requests",
-                     *       "status": 429,
-                     *       "detail": "Too many registrations from this address. Retry after 60 seconds.",
-                     *       "instance": "/users"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1432,7 +1500,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            /**
+             * @description Sent with a client's token: only an admin's own token may change roles, or deactivate, reactivate or delete an admin.
+             *
+             *     The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`).
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1465,6 +1537,15 @@ export interface operations {
                      *       "instance": "/users/7f0c1f7e"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The user is the last active admin: it cannot be demoted, deactivated or deleted until another user is an admin. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1535,7 +1616,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            /**
+             * @description Sent with a client's token: only an admin's own token may change roles, or deactivate, reactivate or delete an admin.
+             *
+             *     The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`).
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1568,6 +1653,15 @@ export interface operations {
                      *       "instance": "/users/7f0c1f7e"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The user is the last active admin: it cannot be demoted, deactivated or deleted until another user is an admin. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1794,6 +1888,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The new client with its secret; `Cache-Control: no-store`, as it holds a credential. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1844,7 +1939,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            /**
+             * @description `allowedScopes` asks for a scope the caller's token does not have, or for `clients:write` without an admin's own token.
+             *
+             *     The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`).
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1953,6 +2052,8 @@ export interface operations {
             /** @description RFC 6749 §5.1; never cached. */
             200: {
                 headers: {
+                    /** @description Password grant only: the device cookie (`login-device`, or `__Host-login-device` when PUBLIC_URL is https; HttpOnly, SameSite=Strict). Sent back with a later password grant for the same account, it gives that device a login back-off of its own. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1995,7 +2096,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthErrorDto"];
                 };
             };
-            /** @description temporarily_unavailable: too many requests from this address, or too many failed logins for this username; `Retry-After` gives the seconds to wait. */
+            /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2062,6 +2163,15 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthErrorDto"];
                 };
             };
+            /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
         };
     };
     introspectToken: {
@@ -2114,6 +2224,15 @@ export interface operations {
             };
             /** @description invalid_request: the body is not application/x-www-form-urlencoded. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2186,7 +2305,7 @@ export interface operations {
                 page?: number;
                 limit?: number;
                 /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them by commas. */
-                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated")[];
+                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated")[];
                 /** @description Only events at or after this instant (ISO 8601). */
                 since?: string;
                 /** @description Only events at or before this instant (ISO 8601). */

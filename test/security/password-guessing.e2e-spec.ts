@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
+import { AuditEvent } from '../../src/audit/audit-event.entity.js';
 import {
   expectOAuthError,
   expectInvalidGrant,
   expectProblem,
 } from '../utils/expectations.js';
 import {
+  ADMIN,
   ADMIN_ENV,
   GOOD_PASSWORD,
   passwordGrant,
@@ -122,7 +125,7 @@ describe('password guessing against one account', () => {
     ).toBeGreaterThanOrEqual(10 - THRESHOLD);
   });
 
-  it('records each refused attempt in the audit log, and counts it as too_many_attempts', async () => {
+  it('records the refused attempts of each username in the audit log as too_many_attempts', async () => {
     const adminToken = await passwordGrant(
       testApp,
       ADMIN_ENV.ADMIN_USERNAME,
@@ -141,6 +144,249 @@ describe('password guessing against one account', () => {
     ).items.filter((event) => event.details.reason === 'too_many_attempts');
     expect(refusals.map((event) => event.username)).toContain('alice');
     expect(refusals.map((event) => event.username)).toContain('nobody-here');
+  });
+});
+
+/** The device cookie of a token response, as a `Cookie` header sends it back. */
+function deviceCookieOf(response: Response): string {
+  const setCookie = ([] as string[]).concat(
+    response.headers['set-cookie'] ?? [],
+  );
+  const cookie = setCookie.find((line) => line.startsWith('login-device='));
+  if (cookie === undefined) throw new Error('no device cookie was set');
+  return cookie.split(';', 1)[0];
+}
+
+/**
+ * OWASP "Slow Brute Force Attacks", device cookies: a guesser who keeps an
+ * account's back-off armed must not keep its owner out. The owner's
+ * device, which logged in before, has a bucket of its own; every other
+ * attempt, from whatever address, shares the username's.
+ */
+describe('a guesser holding an account back (device cookies)', () => {
+  let testApp: TestApp;
+  const tokens = tokenClient(() => testApp);
+  let address = 0;
+  /** A login from an address never seen before, with the cookie given. */
+  const attempt = (username: string, password: string, cookie?: string) => {
+    const request = tokens
+      .loginRequest(username, password)
+      .set('X-Forwarded-For', `203.0.113.${++address}`);
+    return cookie === undefined ? request : request.set('Cookie', cookie);
+  };
+  /** Wrong guesses until the username's wait is armed, then one more to prove it. */
+  const lockOut = async (username: string) => {
+    for (let i = 0; i < THRESHOLD; i++) {
+      expectInvalidGrant(await attempt(username, `wrong guess ${i}`));
+    }
+    expectOAuthError(
+      await attempt(username, 'one more guess'),
+      429,
+      'temporarily_unavailable',
+    );
+  };
+  let rootDevice: string;
+  let bobDevice: string;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({
+      ...ADMIN_ENV,
+      TRUST_PROXY: 'loopback',
+      LOGIN_BACKOFF_THRESHOLD: String(THRESHOLD),
+      // Long enough that no wait of this file ends while it runs.
+      LOGIN_BACKOFF_BASE_MS: '600000',
+      LOGIN_BACKOFF_MAX_MS: '900000',
+      // The longest window, so that the rows counted do not straddle two.
+      AUDIT_REPEAT_WINDOW_SECONDS: '604800',
+    });
+    await registerUser(testApp, 'bob');
+    await registerUser(testApp, 'carol');
+    rootDevice = deviceCookieOf(
+      await attempt(ADMIN.username, ADMIN.password).expect(200),
+    );
+    bobDevice = deviceCookieOf(await attempt('bob', GOOD_PASSWORD).expect(200));
+    await lockOut(ADMIN.username);
+  });
+  afterAll(() => testApp.close());
+
+  it('sets an HttpOnly, SameSite=Strict device cookie on a successful password grant', async () => {
+    const response = await attempt('carol', GOOD_PASSWORD).expect(200);
+
+    const cookie = ([] as string[])
+      .concat(response.headers['set-cookie'] ?? [])
+      .find((line) => line.startsWith('login-device='));
+    expect(cookie).toMatch(/^login-device=[A-Za-z0-9_-]{43}; /);
+    expect(cookie).toContain('; HttpOnly');
+    expect(cookie).toContain('; SameSite=Strict');
+    expect(cookie).toContain('; Path=/');
+    expect(cookie).toContain('; Max-Age=7776000');
+  });
+
+  it('lets the owner in with the right password from the device that logged in before', async () => {
+    const response = await attempt(
+      ADMIN.username,
+      ADMIN.password,
+      rootDevice,
+    ).expect(200);
+
+    expect((response.body as { access_token: string }).access_token).toEqual(
+      expect.any(String),
+    );
+    rootDevice = deviceCookieOf(response);
+  });
+
+  it('still refuses the right password without the cookie, from any address', async () => {
+    const refused = await attempt(ADMIN.username, ADMIN.password);
+
+    expectOAuthError(refused, 429, 'temporarily_unavailable');
+    expect(retryAfterOf(refused)).toBeGreaterThan(60);
+  });
+
+  it("refuses a forged cookie and another account's device cookie like no cookie", async () => {
+    for (const cookie of [
+      'login-device=forged-value-of-the-right-shape-000000000000',
+      bobDevice,
+    ]) {
+      expectOAuthError(
+        await attempt(ADMIN.username, ADMIN.password, cookie),
+        429,
+        'temporarily_unavailable',
+      );
+    }
+  });
+
+  it('renews the cookie at each login: the copy of an older one no longer counts', async () => {
+    const older = rootDevice;
+    rootDevice = deviceCookieOf(
+      await attempt(ADMIN.username, ADMIN.password, rootDevice).expect(200),
+    );
+
+    expectOAuthError(
+      await attempt(ADMIN.username, ADMIN.password, older),
+      429,
+      'temporarily_unavailable',
+    );
+  });
+
+  it("gives the device a back-off of its own, which never touches the username's", async () => {
+    const carolDevice = deviceCookieOf(
+      await attempt('carol', GOOD_PASSWORD).expect(200),
+    );
+    for (let i = 0; i < THRESHOLD; i++) {
+      expectInvalidGrant(await attempt('carol', `typo ${i}`, carolDevice));
+    }
+    expectOAuthError(
+      await attempt('carol', GOOD_PASSWORD, carolDevice),
+      429,
+      'temporarily_unavailable',
+    );
+
+    await attempt('carol', GOOD_PASSWORD).expect(200);
+  });
+
+  it('ends the devices of an account when its password changes', async () => {
+    const dave = await registerUser(testApp, 'dave');
+    const login = await attempt('dave', GOOD_PASSWORD).expect(200);
+    const daveDevice = deviceCookieOf(login);
+    const newPassword = 'a brand new passphrase for dave';
+    await testApp
+      .http()
+      .put('/users/me/password')
+      .set(
+        'Authorization',
+        `Bearer ${(login.body as { access_token: string }).access_token}`,
+      )
+      .send({ currentPassword: GOOD_PASSWORD, newPassword })
+      .expect(204);
+    await lockOut(dave.username);
+
+    expectOAuthError(
+      await attempt('dave', newPassword, daveDevice),
+      429,
+      'temporarily_unavailable',
+    );
+  });
+});
+
+/** A loop of refused logins must neither fill the disk nor bury the other events. */
+describe('refused logins in the audit log', () => {
+  let testApp: TestApp;
+  const tokens = tokenClient(() => testApp);
+  const refusalsOf = async (username: string) =>
+    (
+      await testApp.app
+        .get(DataSource)
+        .getRepository(AuditEvent)
+        .findBy({ type: 'login.failed', username })
+    ).filter((event) => event.details?.reason === 'too_many_attempts');
+
+  beforeAll(async () => {
+    testApp = await createTestApp({
+      LOGIN_BACKOFF_THRESHOLD: String(THRESHOLD),
+      LOGIN_BACKOFF_BASE_MS: '600000',
+      LOGIN_BACKOFF_MAX_MS: '900000',
+      // The longest window, so that the rows counted do not straddle two.
+      AUDIT_REPEAT_WINDOW_SECONDS: '604800',
+    });
+  });
+  afterAll(() => testApp.close());
+
+  it('are one too_many_attempts row for 20 refusals of one username in a window, with their count', async () => {
+    for (let i = 0; i < THRESHOLD; i++) {
+      expectInvalidGrant(await tokens.loginRequest('erin', `wrong ${i}`));
+    }
+    for (let i = 0; i < 20; i++) {
+      expectOAuthError(
+        await tokens.loginRequest('erin', `guess ${i}`),
+        429,
+        'temporarily_unavailable',
+      );
+    }
+
+    const refusals = await refusalsOf('erin');
+
+    expect(refusals).toHaveLength(1);
+    // Brought up to date at 1, 2, 4, 8, 16…: within a factor of two of the 20.
+    expect(refusals[0].details?.attempts).toBe(16);
+  });
+});
+
+describe('the device cookie behind https', () => {
+  let testApp: TestApp;
+  const tokens = tokenClient(() => testApp);
+
+  beforeAll(async () => {
+    testApp = await createTestApp({
+      PUBLIC_URL: 'https://auth.test',
+      LOGIN_BACKOFF_THRESHOLD: String(THRESHOLD),
+      LOGIN_BACKOFF_BASE_MS: '600000',
+      LOGIN_BACKOFF_MAX_MS: '900000',
+    });
+    await registerUser(testApp, 'alice');
+  });
+  afterAll(() => testApp.close());
+
+  it('is __Host-login-device, Secure, for the whole origin, and still lets its owner past a held username', async () => {
+    const login = await tokens.loginRequest('alice', GOOD_PASSWORD).expect(200);
+    const cookie = ([] as string[])
+      .concat(login.headers['set-cookie'] ?? [])
+      .find((line) => line.startsWith('__Host-login-device='));
+    expect(cookie).toContain('; Secure');
+    expect(cookie).toContain('; Path=/;');
+    expect(cookie).not.toContain('Domain=');
+    for (let i = 0; i <= THRESHOLD; i++) {
+      await tokens.loginRequest('alice', `wrong ${i}`);
+    }
+    expectOAuthError(
+      await tokens.loginRequest('alice', GOOD_PASSWORD),
+      429,
+      'temporarily_unavailable',
+    );
+
+    await tokens
+      .loginRequest('alice', GOOD_PASSWORD)
+      .set('Cookie', cookie!.split(';', 1)[0])
+      .expect(200);
   });
 });
 

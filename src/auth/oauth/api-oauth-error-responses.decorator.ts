@@ -7,7 +7,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'invalid_client: client authentication failed (`WWW-Authenticate: Basic`).',
   413: 'invalid_request: the body is too large.',
   415: 'invalid_request: the body is not application/x-www-form-urlencoded.',
-  429: 'temporarily_unavailable: too many requests from this address, or too many failed logins for this username; `Retry-After` gives the seconds to wait.',
+  429: 'temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait.',
 };
 
 /** Documents the RFC 6749 error bodies of an OAuth endpoint. */

@@ -2,6 +2,7 @@ import { CreateUsersAndSigningKeys1764316800000 } from './1764316800000-create-u
 import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-sessions-and-clients.js';
 import { CreateAuditEvents1764489600000 } from './1764489600000-create-audit-events.js';
 import { SigningKeysWithoutPrivateKey1764576000000 } from './1764576000000-signing-keys-without-private-key.js';
+import { CreateLoginDevices1764662400000 } from './1764662400000-create-login-devices.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -13,4 +14,5 @@ export const migrations = [
   CreateSessionsAndClients1764403200000,
   CreateAuditEvents1764489600000,
   SigningKeysWithoutPrivateKey1764576000000,
+  CreateLoginDevices1764662400000,
 ];
