@@ -17,10 +17,15 @@ interface Recorded {
 }
 
 /**
- * Runs the filter on `exception` for a request to `url` and records the
- * reply through the few FastifyReply methods it uses.
+ * Runs the filter on `exception` for a request to `url`, on a route whose
+ * Fastify config asks for `errorFormat` (ApiOAuthErrorResponses sets
+ * 'oauth'), and records the reply through the few FastifyReply methods it uses.
  */
-function respond(exception: unknown, url: string): Recorded {
+function respond(
+  exception: unknown,
+  url: string,
+  errorFormat?: 'oauth',
+): Recorded {
   const recorded: Recorded = { headers: {} };
   const reply = {
     status(code: number) {
@@ -44,7 +49,11 @@ function respond(exception: unknown, url: string): Recorded {
       return reply;
     },
   };
-  const request = { method: 'POST', url };
+  const request = {
+    method: 'POST',
+    url,
+    routeOptions: { config: { errorFormat } },
+  };
   const host = {
     switchToHttp: () => ({
       getRequest: () => request,
@@ -171,6 +180,7 @@ describe('HttpErrorFilter', () => {
       const reply = respond(
         new InvalidGrant('The username or password is wrong.'),
         '/auth/token',
+        'oauth',
       );
 
       expect(reply.status).toBe(400);
@@ -189,6 +199,7 @@ describe('HttpErrorFilter', () => {
       const reply = respond(
         new InvalidClient('Unknown client.', 'https://auth.example.com'),
         '/auth/token',
+        'oauth',
       );
 
       expect(reply.status).toBe(401);
@@ -197,7 +208,7 @@ describe('HttpErrorFilter', () => {
     });
 
     it("answers Fastify's own body errors with their status and invalid_request", () => {
-      const reply = respond(unsupportedMediaType, '/auth/token');
+      const reply = respond(unsupportedMediaType, '/auth/token', 'oauth');
 
       expect(reply.status).toBe(415);
       expect(reply.type).toBe('application/json');
@@ -211,6 +222,7 @@ describe('HttpErrorFilter', () => {
       const reply = respond(
         new InvalidGrant('The refresh token is expired.'),
         '/auth/token?trace=1',
+        'oauth',
       );
 
       expect(reply.body).toMatchObject({ error: 'invalid_grant' });
@@ -220,6 +232,7 @@ describe('HttpErrorFilter', () => {
       const reply = respond(
         new Error('SQLITE_BUSY: database is locked'),
         '/auth/token',
+        'oauth',
       );
 
       expect(reply.status).toBe(500);

@@ -7,18 +7,6 @@ import { OAuthError } from '../auth/oauth/oauth.errors.js';
 import type { FieldError } from './http-problem.exception.js';
 import { HttpProblemException } from './http-problem.exception.js';
 
-/**
- * The endpoints whose errors are RFC 6749 §5.2 bodies; every other error
- * is RFC 9457 problem details. Chosen by path, not by a route-scoped
- * filter, because body-parsing errors (413, 415, malformed input) happen
- * in Fastify before any route is matched and reach only global filters.
- */
-const OAUTH_PATHS = new Set([
-  '/auth/token',
-  '/auth/revoke',
-  '/auth/introspect',
-]);
-
 export interface ErrorResponse {
   status: number;
   detail: string;
@@ -89,7 +77,10 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 /**
  * Writes an error as the endpoint's RFC expects: RFC 6749 §5.2 on the
- * OAuth endpoints, RFC 9457 problem details everywhere else.
+ * routes marked so (ApiOAuthErrorResponses), RFC 9457 problem details
+ * everywhere else, unknown routes included. The route's Fastify config
+ * says which, so that errors Fastify raises before any handler (413, 415,
+ * malformed input) are written as the route's own.
  */
 export function sendError(
   request: FastifyRequest,
@@ -98,7 +89,7 @@ export function sendError(
 ): void {
   const path = request.url.split('?', 1)[0];
   void reply.status(error.status).headers(error.headers);
-  if (OAUTH_PATHS.has(path)) {
+  if (request.routeOptions?.config?.errorFormat === 'oauth') {
     // RFC 6749 §5.1 asks no-store of token responses; an error is one too.
     void reply
       .header('Cache-Control', 'no-store')

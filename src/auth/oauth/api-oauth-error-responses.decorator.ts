@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiResponse } from '@nestjs/swagger';
 import { OAuthErrorDto } from './oauth-error.dto.js';
 
@@ -10,9 +11,23 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait.',
 };
 
-/** Documents the RFC 6749 error bodies of an OAuth endpoint. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How the route's errors are written: RFC 6749 §5.2 bodies, or RFC 9457 problem details when unset. */
+    errorFormat?: 'oauth';
+  }
+}
+
+/**
+ * Makes an endpoint's errors RFC 6749 §5.2 bodies and documents them: one
+ * decorator, so what the document promises is what the error filter
+ * writes. Fastify route config, not Nest metadata: errors raised before
+ * the handler (413, 415, malformed bodies) reach the filter with the
+ * request's route but no handler.
+ */
 export const ApiOAuthErrorResponses = (...statuses: number[]) =>
   applyDecorators(
+    RouteConfig({ errorFormat: 'oauth' }),
     ...statuses.map((status) =>
       ApiResponse({
         status,
