@@ -1,6 +1,3 @@
-import type { Client } from '../clients/client.entity.js';
-import type { User } from '../users/user.entity.js';
-
 /** RFC 9068 §2.2 claims of the access tokens this service issues. */
 export interface AccessTokenClaims {
   iss: string;
@@ -15,12 +12,30 @@ export interface AccessTokenClaims {
   sid?: string;
 }
 
+/**
+ * What the guards and routes read of the user a token speaks for. At run
+ * time it is the users/ entity itself, as the verifier loaded it; only
+ * what is read here is named, so that every protected route can use the
+ * principal without this layer depending on users/.
+ */
+export interface PrincipalUser {
+  id: string;
+  username: string;
+  roles: readonly string[];
+}
+
+/** What is read of the client a client's own token speaks for (the clients/ entity at run time). */
+export interface PrincipalClient {
+  id: string;
+  allowedScopes: readonly string[];
+}
+
 /** Who a valid access token speaks for, as the guards see it. */
 export interface AccessPrincipal {
   /** The user, or null for a client acting on its own behalf (client_credentials). */
-  user: User | null;
+  user: PrincipalUser | null;
   /** The client acting on its own behalf; null for a user's token. */
-  client: Client | null;
+  client: PrincipalClient | null;
   clientId: string;
   /** The token's scopes still allowed to its holder today. */
   scopes: readonly string[];

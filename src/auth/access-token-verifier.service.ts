@@ -8,6 +8,10 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersService } from '../users/users.service.js';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
+import {
+  AccessTokenVerification,
+  UnacceptableTokenHeader,
+} from './access-token-verification.js';
 import { RevokedAccessToken } from './bearer-challenge.js';
 import {
   CLOCK_SKEW_MS,
@@ -16,9 +20,6 @@ import {
 } from './keys/signing-keys.service.js';
 import { scopesForRoles } from './scopes.js';
 
-/** Why a token's header was refused before its signature was checked. */
-export class UnacceptableTokenHeader extends Error {}
-
 /**
  * Everything that makes an access token valid now, shared by the bearer
  * guard (through passport-jwt) and by introspection: the algorithm pinned
@@ -26,9 +27,10 @@ export class UnacceptableTokenHeader extends Error {}
  * the user, session or client it speaks for still stands.
  */
 @Injectable()
-export class AccessTokenVerifier {
+export class AccessTokenVerifier extends AccessTokenVerification {
   readonly issuer: string;
   readonly audience: string;
+  readonly algorithm = SIGNING_ALGORITHM;
 
   constructor(
     private readonly keys: SigningKeysService,
@@ -38,6 +40,7 @@ export class AccessTokenVerifier {
     private readonly clients: ClientsService,
     config: ConfigService<AppConfig, true>,
   ) {
+    super();
     this.issuer = config.get('PUBLIC_URL', { infer: true });
     this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
   }

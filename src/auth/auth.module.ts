@@ -7,6 +7,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import { ClientsModule } from '../clients/clients.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccessTokenVerification } from './access-token-verification.js';
 import { AccessTokenVerifier } from './access-token-verifier.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import { LoginDevice } from './devices/login-device.entity.js';
@@ -50,6 +51,8 @@ import { TokenGrantsService } from './token-grants.service.js';
     OAuthClientGuard,
     PasswordGrantGuard,
     AccessTokenVerifier,
+    // The bearer guard's port onto this server (access-token-verification.ts).
+    { provide: AccessTokenVerification, useExisting: AccessTokenVerifier },
     IssuedTokensService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],

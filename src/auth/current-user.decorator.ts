@@ -1,8 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { createParamDecorator, ForbiddenException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { User } from '../users/user.entity.js';
-import type { AccessPrincipal } from './access-principal.js';
+import type { AccessPrincipal, PrincipalUser } from './access-principal.js';
 
 export type AuthenticatedRequest = FastifyRequest & { user: AccessPrincipal };
 
@@ -13,11 +12,12 @@ export const CurrentPrincipal = createParamDecorator(
 );
 
 /**
- * The user whose access token authenticated this request. A client's own
- * token (client_credentials) has no user: such a route answers 403.
+ * The user whose access token authenticated this request: the users/
+ * entity, which a route may declare its parameter as. A client's own token
+ * (client_credentials) has no user: such a route answers 403.
  */
 export const CurrentUser = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): User => {
+  (_data: unknown, context: ExecutionContext): PrincipalUser => {
     const { user } = context
       .switchToHttp()
       .getRequest<AuthenticatedRequest>().user;

@@ -18,7 +18,7 @@ import {
 } from './auth.decorators.js';
 import { PROTECTED_RESOURCE_METADATA_PATH } from './discovery.controller.js';
 import { BearerChallenge, RevokedAccessToken } from './bearer-challenge.js';
-import { UnacceptableTokenHeader } from './access-token-verifier.service.js';
+import { UnacceptableTokenHeader } from './access-token-verification.js';
 
 /**
  * Registered globally: every route needs a valid access token unless it is

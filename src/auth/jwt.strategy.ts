@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
-import { AccessTokenVerifier } from './access-token-verifier.service.js';
-import { SIGNING_ALGORITHM } from './keys/signing-keys.service.js';
+import { AccessTokenVerification } from './access-token-verification.js';
 
 /**
  * Verifies bearer access tokens for the guard: the algorithm is pinned
@@ -13,7 +12,7 @@ import { SIGNING_ALGORITHM } from './keys/signing-keys.service.js';
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(private readonly verifier: AccessTokenVerifier) {
+  constructor(private readonly verifier: AccessTokenVerification) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_request: unknown, rawToken: string, done) => {
@@ -23,7 +22,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
           (error: unknown) => done(error as Error),
         );
       },
-      algorithms: [SIGNING_ALGORITHM],
+      algorithms: [verifier.algorithm],
       issuer: verifier.issuer,
       audience: verifier.audience,
     });
