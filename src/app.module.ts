@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import { databaseOptions } from './config/database.options.js';
+import { entities } from './entities.js';
 import { AppDataSource } from './database/app-data-source.js';
 import type { AppConfig } from './config/env.js';
 import { validateEnv } from './config/env.js';
@@ -46,12 +47,15 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<AppConfig, true>) => ({
-            ...databaseOptions({
-              DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
-              DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', {
-                infer: true,
-              }),
-            }),
+            ...databaseOptions(
+              {
+                DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+                DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', {
+                  infer: true,
+                }),
+              },
+              entities,
+            ),
             // The schema is always the one the migrations build, on every start.
             migrationsRun: true,
           }),

@@ -7,6 +7,7 @@ import type { Repository } from 'typeorm';
 import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
 import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
 import { databaseOptions } from '../src/config/database.options.js';
+import { entities } from '../src/entities.js';
 import { AppDataSource } from '../src/database/app-data-source.js';
 import { migrations } from '../src/database/migrations/index.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
@@ -246,7 +247,7 @@ describe('a database made before a key could be stored without its private half'
       let testApp: TestApp | undefined;
       try {
         const before = new AppDataSource({
-          ...databaseOptions({ DATABASE_URL: databaseUrl }),
+          ...databaseOptions({ DATABASE_URL: databaseUrl }, entities),
           migrations: migrations.slice(0, -1),
         });
         await before.initialize();

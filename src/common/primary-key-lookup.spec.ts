@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { databaseOptions } from '../config/database.options.js';
+import { entities } from '../entities.js';
 import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
 import { PrimaryKeyLookup } from './primary-key-lookup.js';
 
 describe('PrimaryKeyLookup', () => {
   const dataSource = new DataSource({
-    ...databaseOptions({ DATABASE_URL: 'sqlite::memory:' }),
+    ...databaseOptions({ DATABASE_URL: 'sqlite::memory:' }, entities),
     migrationsRun: true,
   });
   let user: User;

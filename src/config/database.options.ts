@@ -1,23 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
-import { AuditEvent } from '../audit/audit-event.entity.js';
-import { LoginDevice } from '../auth/devices/login-device.entity.js';
-import { SigningKey } from '../auth/keys/signing-key.entity.js';
-import { Client } from '../clients/client.entity.js';
 import { migrations } from '../database/migrations/index.js';
-import { RefreshToken } from '../sessions/refresh-token.entity.js';
-import { Session } from '../sessions/session.entity.js';
-import { User } from '../users/user.entity.js';
 import type { Env } from './env.js';
-
-export const entities = [
-  User,
-  SigningKey,
-  Session,
-  RefreshToken,
-  Client,
-  AuditEvent,
-  LoginDevice,
-];
 
 /** A PostgreSQL DATABASE_URL, as opposed to a SQLite one. */
 export function isPostgresUrl(databaseUrl: string): boolean {
@@ -31,6 +14,7 @@ export function isPostgresUrl(databaseUrl: string): boolean {
  */
 export function databaseOptions(
   env: Pick<Env, 'DATABASE_URL'> & Partial<Pick<Env, 'DATABASE_POOL_SIZE'>>,
+  entities: NonNullable<DataSourceOptions['entities']>,
 ): DataSourceOptions {
   const common = {
     entities,

@@ -1,0 +1,22 @@
+import { AuditEvent } from './audit/audit-event.entity.js';
+import { LoginDevice } from './auth/devices/login-device.entity.js';
+import { SigningKey } from './auth/keys/signing-key.entity.js';
+import { Client } from './clients/client.entity.js';
+import { RefreshToken } from './sessions/refresh-token.entity.js';
+import { Session } from './sessions/session.entity.js';
+import { User } from './users/user.entity.js';
+
+/**
+ * Every entity, for the DataSource of the app and of the migration CLI
+ * (ormconfig.ts). Listed here, above every feature, so that the database
+ * layer knows none of them.
+ */
+export const entities = [
+  User,
+  SigningKey,
+  Session,
+  RefreshToken,
+  Client,
+  AuditEvent,
+  LoginDevice,
+];
