@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The steps CI runs (.ci/run): npm ci, npm run build; then a runtime image
 # with production dependencies only, run as the unprivileged `node` user.
-# Configuration is the environment (README, "Configuration").
+# Configuration is the environment (docs/configuration.md).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
