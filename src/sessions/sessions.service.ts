@@ -282,9 +282,13 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** A deleted client's logins end with it. */
-  async endAllForClient(clientId: string): Promise<void> {
-    await this.sessions.update(
+  /** A deleted client's logins end with it: pass the manager of the transaction that deletes it. */
+  async endAllForClient(
+    clientId: string,
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<void> {
+    await manager.update(
+      Session,
       { clientId, endedAt: IsNull() },
       { endedAt: new Date(), endReason: 'revoked' },
     );
