@@ -9,11 +9,9 @@ import { UsersService } from '../users/users.service.js';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
 import { RevokedAccessToken } from './bearer-challenge.js';
-import {
-  CLOCK_SKEW_MS,
-  SIGNING_ALGORITHM,
-  SigningKeysService,
-} from './keys/signing-keys.service.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
+import { CLOCK_SKEW_MS } from './keys/key-ring.js';
+import { SigningKeysService } from './keys/signing-keys.service.js';
 import { scopesForRoles } from './scopes.js';
 
 /** Why a token's header was refused before its signature was checked. */

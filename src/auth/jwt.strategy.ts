@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { AccessTokenVerifier } from './access-token-verifier.service.js';
-import { SIGNING_ALGORITHM } from './keys/signing-keys.service.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
 
 /**
  * Verifies bearer access tokens for the guard: the algorithm is pinned
