@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { allowedByRoles } from '../users/roles.js';
 import { UsersService } from '../users/users.service.js';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
@@ -12,7 +13,7 @@ import { RevokedAccessToken } from './bearer-challenge.js';
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { CLOCK_SKEW_MS } from './keys/key-ring.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
-import { scopesForRoles } from './scopes.js';
+import { narrowScopes } from './scopes.js';
 
 /** Why a token's header was refused before its signature was checked. */
 export class UnacceptableTokenHeader extends Error {}
@@ -148,9 +149,7 @@ export class AccessTokenVerifier {
         user: null,
         client,
         clientId,
-        scopes: tokenScopes.filter((scope) =>
-          client.allowedScopes.includes(scope),
-        ),
+        scopes: narrowScopes(tokenScopes, client.allowedScopes),
         sessionId: null,
         claims: fullClaims,
       };
@@ -172,12 +171,11 @@ export class AccessTokenVerifier {
     ) {
       throw new RevokedAccessToken('This access token was revoked.');
     }
-    const allowed = scopesForRoles(user.roles) as string[];
     return {
       user,
       client: null,
       clientId,
-      scopes: tokenScopes.filter((scope) => allowed.includes(scope)),
+      scopes: allowedByRoles(tokenScopes, user.roles),
       sessionId: session.id,
       claims: fullClaims,
     };

@@ -7,7 +7,7 @@ import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionEnder } from '../sessions/session-ender.service.js';
 import type { ClientGrantType } from './client.entity.js';
 import { Client } from './client.entity.js';
 
@@ -25,7 +25,7 @@ export class ClientsService {
   constructor(
     @InjectRepository(Client) private readonly clients: Repository<Client>,
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly sessions: SessionsService,
+    private readonly sessions: SessionEnder,
     private readonly events: SecurityEvents,
   ) {}
 
@@ -98,7 +98,7 @@ export class ClientsService {
       const client = await manager.findOneBy(Client, { id });
       if (client === null) return false;
       await manager.delete(Client, { id });
-      await this.sessions.endAllForClient(id, manager);
+      await this.sessions.endWithin(manager, { clientId: id }, 'revoked');
       await this.events.record(
         {
           type: 'client.deleted',
