@@ -10,10 +10,6 @@ import {
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from './scopes.js';
 
-/** Where the metadata of this service lives, for the challenges that point at it. */
-export const PROTECTED_RESOURCE_METADATA_PATH =
-  '/.well-known/oauth-protected-resource';
-
 @ApiTags('discovery')
 @Public()
 @Controller('.well-known')
