@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { User } from '../src/users/user.entity.js';
+import { UserAdministration } from '../src/users/user-administration.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import {
   BEARER_PREFIX,
@@ -785,14 +786,15 @@ describe('two admins demoting each other at once', () => {
 
   it('in the service, both past the access check: one succeeds, the other is refused with 409, and one admin is left', async () => {
     const users = testApp.app.get(UsersService);
+    const administration = testApp.app.get(UserAdministration);
     const [rootUser, annUser] = await Promise.all([
       users.findById(root.id),
       users.findById(ann.id),
     ]);
 
     const outcomes = await Promise.allSettled([
-      users.update(annUser!, { roles: ['user'] }, { id: root.id }),
-      users.update(rootUser!, { roles: ['user'] }, { id: ann.id }),
+      administration.update(annUser!, { roles: ['user'] }, { id: root.id }),
+      administration.update(rootUser!, { roles: ['user'] }, { id: ann.id }),
     ]);
 
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual([

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
+import { AuditCleanup } from '../src/audit/audit-cleanup.service.js';
 import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
 import { InvalidGrant } from '../src/auth/oauth/oauth.errors.js';
 import { TokenGrantsService } from '../src/auth/token-grants.service.js';
 import { Client } from '../src/clients/client.entity.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
-import { SessionsService } from '../src/sessions/sessions.service.js';
 import { User } from '../src/users/user.entity.js';
-import { UsersService } from '../src/users/users.service.js';
+import { CredentialChecker } from '../src/users/credential-checker.service.js';
+import { ProfileChanges } from '../src/users/profile-changes.service.js';
 import {
   expectProblem,
   MISSING_TOKEN_CHALLENGE,
@@ -225,11 +226,14 @@ describe('audit log', () => {
 
     it('login.failed: superseded, when the password changed while the login ran', async () => {
       const lee = await register('lee');
-      const users = testApp.app.get(UsersService);
       // The login has checked the password and is about to start its session...
-      const checked = await users.verifyCredentials('lee', GOOD_PASSWORD);
+      const checked = await testApp.app
+        .get(CredentialChecker)
+        .verifyCredentials('lee', GOOD_PASSWORD);
       // ...when the password changes.
-      await users.changePassword(checked!, GOOD_PASSWORD, NEW_PASSWORD);
+      await testApp.app
+        .get(ProfileChanges)
+        .changePassword(checked!, GOOD_PASSWORD, NEW_PASSWORD);
       await expect(
         testApp.app
           .get(TokenGrantsService)
@@ -739,12 +743,12 @@ describe('audit log', () => {
         .get(DataSource)
         .query<unknown[]>('SELECT id FROM audit_events');
     const before = (await events()).length;
-    const cleanup = testApp.app.get(SessionsService);
+    const cleanup = testApp.app.get(AuditCleanup);
 
-    await cleanup.removeStale(new Date(Date.now() + 364 * DAY_MS));
+    await cleanup.removeExpired(new Date(Date.now() + 364 * DAY_MS));
     expect((await events()).length).toBe(before);
 
-    await cleanup.removeStale(new Date(Date.now() + 366 * DAY_MS));
+    await cleanup.removeExpired(new Date(Date.now() + 366 * DAY_MS));
     expect(await events()).toEqual([]);
   });
 });

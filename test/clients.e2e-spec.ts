@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import {
   BASIC_CHALLENGE,
   BEARER_PREFIX,
@@ -557,6 +558,50 @@ describe('service clients', () => {
         .set('Authorization', bearer(userToken))
         .expect(200);
     });
+    it('deletes the client and ends its sessions in one step: when ending them fails, the client and its sessions both stay', async () => {
+      const client = await createClient({
+        allowedScopes: ['profile'],
+        allowedGrantTypes: ['password', 'refresh_token'],
+      });
+      const login = await tokenRequest()
+        .auth(client.id, client.clientSecret)
+        .send({
+          grant_type: 'password',
+          username: 'alice',
+          password: GOOD_PASSWORD,
+        })
+        .expect(200);
+      const { refresh_token: refreshToken } = login.body as {
+        refresh_token: string;
+      };
+      // The database refuses to end any session, as if the process died between the two steps.
+      const refusal = refuseSessionEnds(testApp.app.get(DataSource));
+      await refusal.install();
+      try {
+        await testApp
+          .http()
+          .delete(`/clients/${client.id}`)
+          .set('Authorization', bearer(adminToken))
+          .expect(500);
+      } finally {
+        await refusal.remove();
+      }
+
+      // Nothing half done: the client is still registered...
+      const listed = await testApp
+        .http()
+        .get('/clients')
+        .set('Authorization', bearer(adminToken))
+        .expect(200);
+      expect((listed.body as { id: string }[]).map(({ id }) => id)).toContain(
+        client.id,
+      );
+      // ...and the session started through it is still live.
+      await tokenRequest()
+        .auth(client.id, client.clientSecret)
+        .send({ grant_type: 'refresh_token', refresh_token: refreshToken })
+        .expect(200);
+    });
   });
 
   describe('grant_type=client_credentials (RFC 6749 §4.4)', () => {
@@ -786,3 +831,39 @@ describe('service clients', () => {
     });
   });
 });
+
+/**
+ * A trigger that makes every UPDATE ending a session fail, on SQLite and
+ * PostgreSQL alike: a failure the app cannot tell from a crash mid-way.
+ */
+function refuseSessionEnds(dataSource: DataSource): {
+  install: () => Promise<void>;
+  remove: () => Promise<void>;
+} {
+  if (dataSource.options.type === 'postgres') {
+    return {
+      install: async () => {
+        await dataSource.query(
+          `CREATE FUNCTION refuse_session_end() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'sessions cannot end now'; END $$ LANGUAGE plpgsql`,
+        );
+        await dataSource.query(
+          `CREATE TRIGGER refuse_session_end BEFORE UPDATE OF "endedAt" ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_end()`,
+        );
+      },
+      remove: async () => {
+        await dataSource.query('DROP TRIGGER refuse_session_end ON sessions');
+        await dataSource.query('DROP FUNCTION refuse_session_end()');
+      },
+    };
+  }
+  return {
+    install: async () => {
+      await dataSource.query(
+        `CREATE TRIGGER refuse_session_end BEFORE UPDATE OF endedAt ON sessions BEGIN SELECT RAISE(ABORT, 'sessions cannot end now'); END`,
+      );
+    },
+    remove: async () => {
+      await dataSource.query('DROP TRIGGER refuse_session_end');
+    },
+  };
+}

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { SessionsService } from '../src/sessions/sessions.service.js';
-import { UsersService } from '../src/users/users.service.js';
+import { CredentialChecker } from '../src/users/credential-checker.service.js';
+import { LoginSessions } from '../src/users/login-sessions.service.js';
+import { ProfileChanges } from '../src/users/profile-changes.service.js';
 import {
   ADMIN,
   ADMIN_ENV,
@@ -24,19 +25,22 @@ describe('security review findings', () => {
 
   it('a login whose password check predates a password change starts no session', async () => {
     await registerUser(testApp, 'victim');
-    const users = testApp.app.get(UsersService);
     // The attacker's login has checked the old password and is about to start its session...
-    const checked = await users.verifyCredentials('victim', GOOD_PASSWORD);
+    const checked = await testApp.app
+      .get(CredentialChecker)
+      .verifyCredentials('victim', GOOD_PASSWORD);
     // ...when the victim changes the password.
-    await users.changePassword(
-      checked!,
-      GOOD_PASSWORD,
-      'an entirely new passphrase for me',
-    );
+    await testApp.app
+      .get(ProfileChanges)
+      .changePassword(
+        checked!,
+        GOOD_PASSWORD,
+        'an entirely new passphrase for me',
+      );
 
     expect(
       await testApp.app
-        .get(SessionsService)
+        .get(LoginSessions)
         .start(checked!, 'public', ['profile'], {}),
     ).toBeNull();
   });

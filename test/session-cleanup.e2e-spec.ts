@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
+import { SessionCleanup } from '../src/sessions/session-cleanup.service.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
 import { registerUser, tokenClient } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
@@ -37,7 +38,7 @@ describe('session cleanup', () => {
 
     // Fifteen days on: every refresh token has expired (14 days), the ended session is past its week.
     await testApp.app
-      .get(SessionsService)
+      .get(SessionCleanup)
       .removeStale(new Date(Date.now() + 15 * DAY_MS));
 
     expect(await refreshTokens().count()).toBe(0);
@@ -54,7 +55,7 @@ describe('session cleanup', () => {
       tokens: await refreshTokens().count(),
     };
 
-    await testApp.app.get(SessionsService).removeStale();
+    await testApp.app.get(SessionCleanup).removeStale();
 
     expect({
       sessions: await sessions().count(),

@@ -1,16 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { FindOperator } from 'typeorm';
-import {
-  And,
-  In,
-  LessThan,
-  LessThanOrEqual,
-  MoreThanOrEqual,
-  Repository,
-} from 'typeorm';
-import type { AppConfig } from '../config/env.js';
+import { And, In, LessThanOrEqual, MoreThanOrEqual, Repository } from 'typeorm';
 import type { AuditEventType } from './audit-event.entity.js';
 import { AuditEvent } from './audit-event.entity.js';
 
@@ -21,21 +12,13 @@ export interface AuditEventFilter {
   until?: Date;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/** Reading the audit log, and forgetting what is older than AUDIT_RETENTION_DAYS. */
+/** Reading the audit log (AuditCleanup forgets what is past its retention). */
 @Injectable()
 export class AuditEventsService {
-  private readonly retentionMs: number;
-
   constructor(
     @InjectRepository(AuditEvent)
     private readonly events: Repository<AuditEvent>,
-    config: ConfigService<AppConfig, true>,
-  ) {
-    this.retentionMs =
-      config.get('AUDIT_RETENTION_DAYS', { infer: true }) * DAY_MS;
-  }
+  ) {}
 
   /** A page of events, newest first. */
   async list(
@@ -54,13 +37,6 @@ export class AuditEventsService {
       take: limit,
     });
     return { items, total };
-  }
-
-  /** Called by the hourly cleanup. */
-  async removeExpired(now = new Date()): Promise<void> {
-    await this.events.delete({
-      occurredAt: LessThan(new Date(now.getTime() - this.retentionMs)),
-    });
   }
 }
 

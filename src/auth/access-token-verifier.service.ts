@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { allowedByRoles } from '../users/roles.js';
 import { UsersService } from '../users/users.service.js';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
@@ -13,12 +14,10 @@ import {
   UnacceptableTokenHeader,
 } from './access-token-verification.js';
 import { RevokedAccessToken } from './bearer-challenge.js';
-import {
-  CLOCK_SKEW_MS,
-  SIGNING_ALGORITHM,
-  SigningKeysService,
-} from './keys/signing-keys.service.js';
-import { scopesForRoles } from './scopes.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
+import { CLOCK_SKEW_MS } from './keys/key-ring.js';
+import { SigningKeysService } from './keys/signing-keys.service.js';
+import { narrowScopes } from './scopes.js';
 
 /**
  * Everything that makes an access token valid now, shared by the bearer
@@ -153,9 +152,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         user: null,
         client,
         clientId,
-        scopes: tokenScopes.filter((scope) =>
-          client.allowedScopes.includes(scope),
-        ),
+        scopes: narrowScopes(tokenScopes, client.allowedScopes),
         sessionId: null,
         claims: fullClaims,
       };
@@ -177,12 +174,11 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     ) {
       throw new RevokedAccessToken('This access token was revoked.');
     }
-    const allowed = scopesForRoles(user.roles) as string[];
     return {
       user,
       client: null,
       clientId,
-      scopes: tokenScopes.filter((scope) => allowed.includes(scope)),
+      scopes: allowedByRoles(tokenScopes, user.roles),
       sessionId: session.id,
       claims: fullClaims,
     };

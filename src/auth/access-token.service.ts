@@ -3,10 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/env.js';
-import {
-  SIGNING_ALGORITHM,
-  SigningKeysService,
-} from './keys/signing-keys.service.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
+import { SigningKeysService } from './keys/signing-keys.service.js';
 
 /** RFC 9068 §2.1: the media type that tells an access token from an ID token. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';

@@ -1,11 +1,14 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
+import type { AppConfig } from '../config/env.js';
 import type { Scope } from './scopes.js';
 
 export const IS_PUBLIC = 'auth:isPublic';
 export const REQUIRED_SCOPES = 'auth:requiredScopes';
 export const AUTHENTICATION_OPTIONAL = 'auth:optional';
+export const AUTHENTICATED_WHEN = 'auth:authenticatedWhen';
 
 /**
  * Every route needs an access token unless it says otherwise here. The
@@ -39,4 +42,25 @@ export const AuthenticationOptional = (...scopes: Scope[]) =>
     ApiSecurity({}),
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
+  );
+
+/** When a route needs a token, as the configuration says, and with which scopes. */
+export interface AuthenticationCondition {
+  when: (config: ConfigService<AppConfig, true>) => boolean;
+  scopes: readonly Scope[];
+}
+
+/**
+ * Whether the route needs a token is configuration: while `when` holds,
+ * the guard treats it as `@Authenticated(...scopes)`; otherwise as
+ * `@AuthenticationOptional(...scopes)`, the handler deciding. The OpenAPI
+ * document, written once for every configuration, shows both.
+ */
+export const AuthenticatedWhen = (
+  when: AuthenticationCondition['when'],
+  ...scopes: Scope[]
+) =>
+  applyDecorators(
+    SetMetadata(AUTHENTICATED_WHEN, { when, scopes }),
+    AuthenticationOptional(...scopes),
   );

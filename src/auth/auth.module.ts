@@ -22,6 +22,7 @@ import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { JwksController } from './keys/jwks.controller.js';
 import { SigningKey } from './keys/signing-key.entity.js';
+import { SigningKeyStore } from './keys/signing-key-store.service.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
 import { LoginBackoffModule } from './login-backoff.module.js';
@@ -42,6 +43,7 @@ import { TokenGrantsService } from './token-grants.service.js';
   controllers: [AuthController, JwksController, DiscoveryController],
   providers: [
     SigningKeysService,
+    SigningKeyStore,
     AccessTokenService,
     ClientAuthenticator,
     TokenGrantsService,

@@ -1,5 +1,9 @@
 import { HttpProblemException } from '../common/http-problem.exception.js';
 
+/** RFC 9728 §3: where the metadata of this protected resource lives, which every challenge points at. */
+export const PROTECTED_RESOURCE_METADATA_PATH =
+  '/.well-known/oauth-protected-resource';
+
 /**
  * RFC 6750 §3: the `WWW-Authenticate: Bearer` challenges of a protected
  * resource. Without any token the challenge carries no error code (§3.1).

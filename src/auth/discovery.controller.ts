@@ -7,12 +7,8 @@ import {
   AuthorizationServerMetadataDto,
   ProtectedResourceMetadataDto,
 } from './discovery.dto.js';
-import { SIGNING_ALGORITHM } from './keys/signing-keys.service.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from './scopes.js';
-
-/** Where the metadata of this service lives, for the challenges that point at it. */
-export const PROTECTED_RESOURCE_METADATA_PATH =
-  '/.well-known/oauth-protected-resource';
 
 @ApiTags('discovery')
 @Public()

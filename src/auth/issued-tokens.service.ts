@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../audit/actor.js';
+import { SessionEnder } from '../sessions/session-ender.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenVerifier } from './access-token-verifier.service.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
 import type { IntrospectionDto } from './oauth/introspection.dto.js';
-import { scopesForRoles } from './scopes.js';
+import { sessionScopesFor } from './token-grants.service.js';
 
 /**
  * The tokens this service issued, as their holders (revocation) and
@@ -17,6 +18,7 @@ import { scopesForRoles } from './scopes.js';
 export class IssuedTokensService {
   constructor(
     private readonly sessions: SessionsService,
+    private readonly ender: SessionEnder,
     private readonly users: UsersService,
     private readonly verifier: AccessTokenVerifier,
   ) {}
@@ -35,13 +37,24 @@ export class IssuedTokensService {
     const refresh = await this.sessions.findByRefreshToken(token);
     if (refresh?.session) {
       if (refresh.session.clientId === client.clientId) {
-        await this.sessions.end(refresh.sessionId, 'revoked', actor);
+        const owner = await this.users.findById(refresh.session.userId);
+        if (owner)
+          await this.ender.end(owner, refresh.sessionId, 'revoked', actor);
       }
       return;
     }
     const principal = await this.verifier.verify(token);
-    if (principal?.sessionId && principal.clientId === client.clientId) {
-      await this.sessions.end(principal.sessionId, 'revoked', actor);
+    if (
+      principal?.user &&
+      principal.sessionId &&
+      principal.clientId === client.clientId
+    ) {
+      await this.ender.end(
+        principal.user,
+        principal.sessionId,
+        'revoked',
+        actor,
+      );
     }
   }
 
@@ -70,30 +83,15 @@ export class IssuedTokensService {
   private async introspectRefreshToken(
     token: string,
   ): Promise<IntrospectionDto> {
-    const refresh = await this.sessions.findByRefreshToken(token);
-    const session = refresh?.session;
-    const now = new Date();
-    if (
-      !refresh ||
-      !session ||
-      refresh.spentAt !== null ||
-      refresh.expiresAt <= now
-    ) {
-      return { active: false };
-    }
-    const [activeSession, user] = await Promise.all([
-      this.sessions.findActive(session.id),
-      this.users.findById(session.userId),
-    ]);
-    if (activeSession === null || user === null || !user.isActive)
-      return { active: false };
-    const allowed = scopesForRoles(user.roles) as string[];
+    // Any client may introspect: the token's own client is not compared.
+    const presented = await this.sessions.presentedRefreshToken(token);
+    if (presented?.state !== 'live') return { active: false };
+    const { token: refresh, session } = presented;
+    const user = await this.users.findById(session.userId);
+    if (user === null || !user.isActive) return { active: false };
     return {
       active: true,
-      scope: session.scope
-        .split(' ')
-        .filter((scope) => allowed.includes(scope))
-        .join(' '),
+      scope: sessionScopesFor(session, user).join(' '),
       client_id: session.clientId,
       username: user.username,
       exp: Math.floor(refresh.expiresAt.getTime() / 1000),

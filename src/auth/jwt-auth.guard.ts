@@ -11,13 +11,18 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/env.js';
 import type { AccessPrincipal } from './access-principal.js';
+import type { AuthenticationCondition } from './auth.decorators.js';
 import {
+  AUTHENTICATED_WHEN,
   AUTHENTICATION_OPTIONAL,
   IS_PUBLIC,
   REQUIRED_SCOPES,
 } from './auth.decorators.js';
-import { PROTECTED_RESOURCE_METADATA_PATH } from './discovery.controller.js';
-import { BearerChallenge, RevokedAccessToken } from './bearer-challenge.js';
+import {
+  BearerChallenge,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  RevokedAccessToken,
+} from './bearer-challenge.js';
 import { UnacceptableTokenHeader } from './access-token-verification.js';
 
 /**
@@ -30,7 +35,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   constructor(
     private readonly reflector: Reflector,
-    config: ConfigService<AppConfig, true>,
+    private readonly config: ConfigService<AppConfig, true>,
   ) {
     super();
     const issuer = config.get('PUBLIC_URL', { infer: true });
@@ -48,7 +53,15 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     const request = context
       .switchToHttp()
       .getRequest<FastifyRequest & { user?: AccessPrincipal }>();
+    // A route whose need for a token is configuration (@AuthenticatedWhen): its scopes, when it needs one now.
+    const condition = this.reflector.getAllAndOverride<
+      AuthenticationCondition | undefined
+    >(AUTHENTICATED_WHEN, targets);
+    const conditionalScopes = condition?.when(this.config)
+      ? condition.scopes
+      : undefined;
     if (
+      conditionalScopes === undefined &&
       this.reflector.getAllAndOverride<boolean>(
         AUTHENTICATION_OPTIONAL,
         targets,
@@ -60,6 +73,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     await super.canActivate(context);
 
     const required =
+      conditionalScopes ??
       this.reflector.getAllAndOverride<string[]>(REQUIRED_SCOPES, targets) ??
       [];
     const scopes = request.user?.scopes ?? [];

@@ -6,7 +6,7 @@ import { SecurityEvents } from '../audit/security-events.service.js';
 import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { User } from '../users/user.entity.js';
 import { normalizeUsername } from '../users/username.js';
-import { UsersService } from '../users/users.service.js';
+import { CredentialChecker } from '../users/credential-checker.service.js';
 import { LoginDevices } from './devices/login-devices.service.js';
 import { LoginBackoff } from './login-backoff.service.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
@@ -15,7 +15,7 @@ import type { OAuthRequest } from './oauth-client.guard.js';
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   constructor(
-    private readonly users: UsersService,
+    private readonly credentials: CredentialChecker,
     private readonly events: SecurityEvents,
     private readonly backoff: LoginBackoff,
     private readonly devices: LoginDevices,
@@ -58,7 +58,7 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
         waitMs,
       );
     }
-    const check = await this.users.checkCredentials(username, password);
+    const check = await this.credentials.checkCredentials(username, password);
     if (check.failure === undefined) {
       await this.backoff.succeeded(username, device?.id);
       return check.user;

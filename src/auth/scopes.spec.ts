@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseScope, scopesForRoles } from './scopes.js';
+import { narrowScopes, parseScope } from './scopes.js';
 
 /** RFC 6749 §3.3: scope = scope-token *( SP scope-token ). */
 describe('parseScope()', () => {
@@ -40,29 +40,17 @@ describe('parseScope()', () => {
   });
 });
 
-describe('scopesForRoles()', () => {
-  it('grants a user only their own profile', () => {
-    expect(scopesForRoles(['user'])).toEqual(['profile']);
+describe('narrowScopes()', () => {
+  it('keeps the scopes also allowed, in their own order', () => {
+    expect(
+      narrowScopes(
+        ['users:read', 'profile', 'audit:read'],
+        ['profile', 'users:read'],
+      ),
+    ).toEqual(['users:read', 'profile']);
   });
 
-  it('grants an admin the administration scopes as well', () => {
-    expect(scopesForRoles(['admin'])).toEqual([
-      'profile',
-      'users:read',
-      'users:write',
-      'clients:write',
-      'audit:read',
-      'metrics:read',
-    ]);
-  });
-
-  it('grants the union over several roles, each scope once', () => {
-    expect(scopesForRoles(['user', 'admin'])).toEqual(
-      scopesForRoles(['admin']),
-    );
-  });
-
-  it('grants nothing to a user without roles', () => {
-    expect(scopesForRoles([])).toEqual([]);
+  it('keeps nothing when nothing is allowed', () => {
+    expect(narrowScopes(['profile'], [])).toEqual([]);
   });
 });

@@ -1,5 +1,3 @@
-import type { Role } from '../users/user.entity.js';
-
 /**
  * The scopes a token can carry, with the words Swagger UI and the RFC 8414
  * metadata show for them.
@@ -17,25 +15,20 @@ export const SCOPES = {
 
 export type Scope = keyof typeof SCOPES;
 
-/** What each role may be granted; a user holds the union over its roles. */
-const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
-  user: ['profile'],
-  admin: [
-    'profile',
-    'users:read',
-    'users:write',
-    'clients:write',
-    'audit:read',
-    'metrics:read',
-  ],
-};
-
 export function isScope(value: string): value is Scope {
   return Object.hasOwn(SCOPES, value);
 }
 
-export function scopesForRoles(roles: readonly Role[]): Scope[] {
-  return [...new Set(roles.flatMap((role) => ROLE_SCOPES[role] ?? []))];
+/**
+ * Those of `scopes` that are also in `allowed`, in the order of `scopes`:
+ * what a token, a session or a login may still carry once its holder's
+ * roles or its client's registration have had their say.
+ */
+export function narrowScopes(
+  scopes: readonly string[],
+  allowed: readonly string[],
+): string[] {
+  return scopes.filter((scope) => allowed.includes(scope));
 }
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */

@@ -2,8 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { Actor } from '../audit/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import type { ClientGrantType } from '../clients/client.entity.js';
-import type { RefreshFailure } from '../sessions/sessions.service.js';
+import type { RefreshFailure } from '../sessions/refresh-token-rotation.service.js';
+import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
+import { SessionEnder } from '../sessions/session-ender.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { LoginSessions } from '../users/login-sessions.service.js';
+import { allowedByRoles, scopesForRoles } from '../users/roles.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService } from './access-token.service.js';
@@ -16,7 +20,7 @@ import {
   UnauthorizedClient,
 } from './oauth/oauth.errors.js';
 import type { TokenResponseDto } from './oauth/token-response.dto.js';
-import { isScope, parseScope, SCOPES, scopesForRoles } from './scopes.js';
+import { isScope, narrowScopes, parseScope, SCOPES } from './scopes.js';
 
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: 'The refresh token is invalid.',
@@ -33,6 +37,9 @@ export class TokenGrantsService {
   constructor(
     private readonly accessTokens: AccessTokenService,
     private readonly sessions: SessionsService,
+    private readonly logins: LoginSessions,
+    private readonly rotation: RefreshTokenRotation,
+    private readonly ender: SessionEnder,
     private readonly users: UsersService,
     private readonly clients: ClientAuthenticator,
     private readonly events: SecurityEvents,
@@ -47,8 +54,9 @@ export class TokenGrantsService {
   ): Promise<TokenResponseDto> {
     checkPasswordGrantRequest(client, requestedScope);
     // A registered client gets no more than it was registered for, whoever logs in through it.
-    const allowed = scopesForRoles(user.roles).filter((scope) =>
-      scopesTheClientMayRequest(client).includes(scope),
+    const allowed = narrowScopes(
+      scopesForRoles(user.roles),
+      scopesTheClientMayRequest(client),
     );
     let scopes: string[];
     try {
@@ -69,7 +77,7 @@ export class TokenGrantsService {
       }
       throw refusal;
     }
-    const started = await this.sessions.start(
+    const started = await this.logins.start(
       user,
       client.clientId,
       scopes,
@@ -115,37 +123,34 @@ export class TokenGrantsService {
     // A token that would be refreshed has its scope checked first, so a bad scope does not cost
     // the client its token. Any other token goes straight to rotate(), which refuses it and, for
     // a spent one, ends the family: the scope must tell nothing about a token, nor shield reuse.
-    const presented = await this.sessions.findByRefreshToken(refreshToken);
-    const session = presented?.session;
-    const user = session ? await this.users.findById(session.userId) : null;
-    let scopes: string[] | undefined;
-    if (
-      presented &&
-      session &&
-      user &&
-      presented.spentAt === null &&
-      presented.expiresAt > new Date() &&
-      session.endedAt === null &&
-      session.clientId === client.clientId
-    ) {
-      const allowed = session.scope
-        .split(' ')
-        .filter((scope) =>
-          (scopesForRoles(user.roles) as string[]).includes(scope),
-        );
-      scopes = grantScopes(requestedScope, allowed);
-    }
-
-    const rotation = await this.sessions.rotate(
+    const presented = await this.sessions.presentedRefreshToken(
       refreshToken,
       client.clientId,
+    );
+    const user = presented
+      ? await this.users.findById(presented.session.userId)
+      : null;
+    const scopes =
+      presented?.state === 'live' && user
+        ? grantScopes(requestedScope, sessionScopesFor(presented.session, user))
+        : undefined;
+
+    const rotation = await this.rotation.rotate(
+      refreshToken,
+      client.clientId,
+      user,
       actor,
     );
     if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
     if (user === null || scopes === undefined)
       throw new InvalidGrant(REFRESH_FAILURES.unknown);
     if (!user.isActive) {
-      await this.sessions.end(rotation.session.id, 'user_deactivated', actor);
+      await this.ender.end(
+        user,
+        rotation.session.id,
+        'user_deactivated',
+        actor,
+      );
       throw new InvalidGrant(REFRESH_FAILURES.ended);
     }
     this.events.tokenIssued('refresh_token');
@@ -201,6 +206,17 @@ export class TokenGrantsService {
       scope: scopes.join(' '),
     };
   }
+}
+
+/**
+ * The scopes a session's refresh token may still carry: those granted at
+ * login that the user's roles still allow (RFC 6749 §6: never wider).
+ */
+export function sessionScopesFor(
+  session: { scope: string },
+  user: Pick<User, 'roles'>,
+): string[] {
+  return allowedByRoles(session.scope.split(' '), user.roles);
 }
 
 /**

@@ -29,7 +29,6 @@ import {
   ApiProblemResponse,
   ApiProblemResponses,
 } from '../common/api-problem-responses.decorator.js';
-import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientsService } from './clients.service.js';
 import { ClientDto, CreatedClientDto } from './dto/client.dto.js';
 import { CreateClientDto } from './dto/create-client.dto.js';
@@ -37,10 +36,7 @@ import { CreateClientDto } from './dto/create-client.dto.js';
 @ApiTags('clients')
 @Controller('clients')
 export class ClientsController {
-  constructor(
-    private readonly clients: ClientsService,
-    private readonly sessions: SessionsService,
-  ) {}
+  constructor(private readonly clients: ClientsService) {}
 
   /** Register a service client (the secret is shown once) */
   @Authenticated('clients:write')
@@ -88,7 +84,6 @@ export class ClientsController {
   ): Promise<void> {
     if (!(await this.clients.remove(id, actor)))
       throw new NotFoundException('No client has this id.');
-    await this.sessions.endAllForClient(id);
   }
 }
 

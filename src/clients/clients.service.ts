@@ -7,6 +7,7 @@ import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
+import { SessionEnder } from '../sessions/session-ender.service.js';
 import type { ClientGrantType } from './client.entity.js';
 import { Client } from './client.entity.js';
 
@@ -24,6 +25,7 @@ export class ClientsService {
   constructor(
     @InjectRepository(Client) private readonly clients: Repository<Client>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sessions: SessionEnder,
     private readonly events: SecurityEvents,
   ) {}
 
@@ -85,12 +87,18 @@ export class ClientsService {
     return this.clients.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
+  /**
+   * Deletes the client and ends the sessions users started through it, in
+   * one transaction: a failure half-way leaves both, never a deleted
+   * client whose logins live on.
+   */
   async remove(id: string, actor: Actor): Promise<boolean> {
     if (containsNul(id)) return false;
     return inTransaction(this.dataSource, async (manager) => {
       const client = await manager.findOneBy(Client, { id });
       if (client === null) return false;
       await manager.delete(Client, { id });
+      await this.sessions.endWithin(manager, { clientId: id }, 'revoked');
       await this.events.record(
         {
           type: 'client.deleted',

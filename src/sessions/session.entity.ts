@@ -2,12 +2,10 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  ForeignKey,
   Index,
-  JoinColumn,
-  ManyToOne,
   PrimaryGeneratedColumn,
 } from 'typeorm';
-import { User } from '../users/user.entity.js';
 
 /** Why a session ended before it expired. */
 export type SessionEndReason =
@@ -28,15 +26,14 @@ export class Session {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
+  /**
+   * Deleting the user deletes their sessions. The key names the users
+   * table by its entity's name, not its class: sessions are below users
+   * and import nothing of them.
+   */
   @Column({ type: 'uuid' })
+  @ForeignKey('User', 'id', { name: 'FK_sessions_userId', onDelete: 'CASCADE' })
   userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({
-    name: 'userId',
-    foreignKeyConstraintName: 'FK_sessions_userId',
-  })
-  user?: User;
 
   @Column({ type: 'varchar', length: 64 })
   clientId!: string;

@@ -18,21 +18,25 @@ import {
   CurrentUser,
 } from '../auth/current-user.decorator.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
-import type { User } from '../users/user.entity.js';
 import { SessionDto } from './session.dto.js';
+import { SessionEnder } from './session-ender.service.js';
+import type { SessionOwner } from './session-owner.js';
 import { SessionsService } from './sessions.service.js';
 
 @ApiTags('sessions')
 @Controller('users/me/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly ender: SessionEnder,
+  ) {}
 
   /** The current user's sessions, one per login on a device */
   @Authenticated('profile')
   @Get()
   @ApiOkResponse({ type: [SessionDto] })
   async listOwnSessions(
-    @CurrentUser() user: User,
+    @CurrentUser() user: SessionOwner,
     @CurrentPrincipal() principal: AccessPrincipal,
   ): Promise<SessionDto[]> {
     const sessions = await this.sessions.listActive(user.id);
@@ -51,11 +55,11 @@ export class SessionsController {
   })
   @ApiProblemResponses(400, 404)
   async endOwnSession(
-    @CurrentUser() user: User,
+    @CurrentUser() user: SessionOwner,
     @Param('id', ParseUuid()) id: string,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
-    if (!(await this.sessions.endForUser(user, id, 'logout', actor))) {
+    if (!(await this.ender.end(user, id, 'logout', actor))) {
       throw new NotFoundException('You have no active session with this id.');
     }
   }

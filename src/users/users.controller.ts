@@ -14,7 +14,6 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -40,14 +39,16 @@ import {
   ApiProblemResponses,
 } from '../common/api-problem-responses.decorator.js';
 import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
-import type { AppConfig } from '../config/env.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { DeleteCurrentUserDto } from './dto/delete-current-user.dto.js';
 import { ListUsersQueryDto, UserPageDto } from './dto/list-users.dto.js';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserDto } from './dto/user.dto.js';
+import { ProfileChanges } from './profile-changes.service.js';
 import type { User } from './user.entity.js';
+import { UserAdministration } from './user-administration.service.js';
+import { UserRegistration } from './user-registration.service.js';
 import { UsersService } from './users.service.js';
 
 /** The other reason a route that checks the current password can answer 429. */
@@ -65,15 +66,12 @@ const LAST_ADMIN =
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  private readonly registrationOpen: boolean;
-
   constructor(
     private readonly users: UsersService,
-    config: ConfigService<AppConfig, true>,
-  ) {
-    this.registrationOpen =
-      config.get('REGISTRATION', { infer: true }) === 'open';
-  }
+    private readonly registration: UserRegistration,
+    private readonly profile: ProfileChanges,
+    private readonly administration: UserAdministration,
+  ) {}
 
   /** Register a new user (with REGISTRATION=closed, only an admin may) */
   @AuthenticationOptional('users:write')
@@ -91,18 +89,11 @@ export class UsersController {
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UserDto> {
-    const byAdmin = principal?.scopes.includes('users:write') === true;
-    if (!this.registrationOpen && !byAdmin) {
-      throw new ForbiddenException(
-        'Registration is closed: an administrator creates accounts.',
-      );
-    }
-    const user = await this.users.create(
+    const user = await this.registration.register(
       body.username,
       body.password,
-      ['user'],
       {
-        by: byAdmin ? 'admin' : 'self',
+        byAdmin: principal?.scopes.includes('users:write') === true,
         actor,
       },
     );
@@ -132,7 +123,7 @@ export class UsersController {
     return UserDto.from(
       body.username === undefined
         ? user
-        : await this.users.rename(
+        : await this.profile.rename(
             user,
             body.username,
             // Validation requires it whenever `username` is sent.
@@ -158,7 +149,7 @@ export class UsersController {
     @Body() body: ChangePasswordDto,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
-    await this.users.changePassword(
+    await this.profile.changePassword(
       user,
       body.currentPassword,
       body.newPassword,
@@ -179,7 +170,7 @@ export class UsersController {
     @Body() body: DeleteCurrentUserDto,
     @CurrentActor() actor: Actor,
   ): Promise<void> {
-    await this.users.removeOwnAccount(user, body.currentPassword, actor);
+    await this.profile.removeOwnAccount(user, body.currentPassword, actor);
   }
 
   /** List users, a page at a time (administrators) */
@@ -227,7 +218,7 @@ export class UsersController {
     if (body.roles !== undefined) assertPersonAdmin(principal, 'change roles');
     if (body.isActive !== undefined && isAdmin(user))
       assertPersonAdmin(principal, 'deactivate or reactivate an admin');
-    return UserDto.from(await this.users.update(user, body, actor));
+    return UserDto.from(await this.administration.update(user, body, actor));
   }
 
   /** Delete any user (administrators) */
@@ -245,7 +236,7 @@ export class UsersController {
   ): Promise<void> {
     const user = await this.existing(id);
     if (isAdmin(user)) assertPersonAdmin(principal, 'delete an admin');
-    await this.users.remove(user, actor);
+    await this.administration.remove(user, actor);
   }
 
   private async existing(id: string): Promise<User> {

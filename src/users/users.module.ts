@@ -3,11 +3,16 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { LoginBackoffModule } from '../auth/login-backoff.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { CredentialChecker } from './credential-checker.service.js';
+import { LoginSessions } from './login-sessions.service.js';
 import { PasswordConfirmation } from './password-confirmation.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PasswordPolicyConstraint } from './password-policy.constraint.js';
 import { PasswordPolicy } from './password-policy.service.js';
+import { ProfileChanges } from './profile-changes.service.js';
 import { User } from './user.entity.js';
+import { UserAdministration } from './user-administration.service.js';
+import { UserRegistration } from './user-registration.service.js';
 import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
@@ -21,11 +26,16 @@ import { UsersService } from './users.service.js';
   controllers: [UsersController],
   providers: [
     UsersService,
+    UserRegistration,
+    CredentialChecker,
+    LoginSessions,
+    ProfileChanges,
+    UserAdministration,
     PasswordConfirmation,
     PasswordHasher,
     PasswordPolicy,
     PasswordPolicyConstraint,
   ],
-  exports: [UsersService],
+  exports: [UsersService, CredentialChecker, LoginSessions],
 })
 export class UsersModule {}

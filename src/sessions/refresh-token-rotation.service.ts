@@ -1,0 +1,151 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import type { Actor } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
+import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
+import { hashSecret, newSecret } from '../common/secrets.js';
+import type { AppConfig } from '../config/env.js';
+import { inTransaction } from '../database/transaction.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { refreshTokenState } from './refresh-token-state.js';
+import { Session } from './session.entity.js';
+import { SessionEnder } from './session-ender.service.js';
+import type { SessionOwner } from './session-owner.js';
+import type { IssuedRefreshToken } from './session-starter.service.js';
+
+/** Why a refresh token cannot be exchanged. */
+export type RefreshFailure =
+  'unknown' | 'expired' | 'ended' | 'other_client' | 'reused';
+
+export type RotationResult =
+  | ({ ok: true } & IssuedRefreshToken)
+  | { ok: false; reason: RefreshFailure; session?: Session };
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): each refresh spends the
+ * presented token and issues its successor, and a spent token presented
+ * again ends the whole family, since either the client or a thief holds a
+ * copy.
+ */
+@Injectable()
+export class RefreshTokenRotation {
+  // The context this warning has always been logged under: log searches and alerts filter on it.
+  private readonly logger = new Logger('SessionsService');
+  private readonly refreshTtlMs: number;
+  private readonly sessionById: PrimaryKeyLookup<Session>;
+  private readonly refreshTokenByHash: PrimaryKeyLookup<RefreshToken>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly ender: SessionEnder,
+    private readonly events: SecurityEvents,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+    this.sessionById = new PrimaryKeyLookup(dataSource, Session);
+    this.refreshTokenByHash = new PrimaryKeyLookup(dataSource, RefreshToken);
+  }
+
+  /**
+   * Spends the presented token and issues its successor in one
+   * transaction. The spend is a conditional UPDATE, so of two concurrent
+   * refreshes with one token the database lets exactly one through; the
+   * other finds it spent, which is reuse. `owner`: the user the caller
+   * read for this token's session, whom the audit row of a reuse names.
+   */
+  async rotate(
+    refreshToken: string,
+    clientId: string,
+    owner: SessionOwner | null,
+    actor: Actor,
+  ): Promise<RotationResult> {
+    const tokenHash = hashSecret(refreshToken);
+    const now = new Date();
+    const result = await inTransaction(
+      this.dataSource,
+      async (manager): Promise<RotationResult> => {
+        const presented = await this.refreshTokenByHash.find(
+          tokenHash,
+          manager,
+        );
+        const session =
+          presented &&
+          (await this.sessionById.find(presented.sessionId, manager));
+        if (!presented || !session) return { ok: false, reason: 'unknown' };
+        const state = refreshTokenState(presented, session, {
+          presentedBy: clientId,
+          now,
+        });
+        // Another client learns nothing, not even that the session ended.
+        if (state === 'other_client')
+          return { ok: false, reason: 'other_client' };
+        if (state === 'ended') return { ok: false, reason: 'ended', session };
+
+        // An expired token is spent too: presented again, it is reuse like any other.
+        if (state === 'spent' || !(await this.spend(manager, tokenHash, now))) {
+          await this.ender.endWithin(
+            manager,
+            { id: session.id },
+            'refresh_token_reuse',
+          );
+          await this.events.record(
+            {
+              type: 'refresh_token.reuse_detected',
+              user: owner,
+              clientId,
+              details: { sessionId: session.id },
+            },
+            actor,
+            manager,
+          );
+          return { ok: false, reason: 'reused', session };
+        }
+        if (state === 'expired')
+          return { ok: false, reason: 'expired', session };
+
+        const successor = newSecret();
+        const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+        await manager.insert(RefreshToken, {
+          tokenHash: hashSecret(successor),
+          sessionId: session.id,
+          expiresAt,
+          spentAt: null,
+        });
+        await manager.update(
+          Session,
+          { id: session.id },
+          { lastUsedAt: now, expiresAt },
+        );
+        return {
+          ok: true,
+          session: { ...session, lastUsedAt: now, expiresAt },
+          refreshToken: successor,
+        };
+      },
+    );
+    if (!result.ok && result.reason === 'reused') {
+      this.logger.warn(
+        `Refresh token reuse detected: session ${result.session?.id} of user ${result.session?.userId} ended`,
+      );
+    }
+    return result;
+  }
+
+  /** True when this call spent the token; false when another spent it first. */
+  private async spend(
+    manager: EntityManager,
+    tokenHash: string,
+    now: Date,
+  ): Promise<boolean> {
+    const spend = await manager
+      .createQueryBuilder()
+      .update(RefreshToken)
+      .set({ spentAt: now })
+      .where('tokenHash = :tokenHash AND spentAt IS NULL', { tokenHash })
+      .execute();
+    return spend.affected === 1;
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { EntityManager } from 'typeorm';
+import type { Actor } from '../audit/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
+import { hashSecret, newSecret } from '../common/secrets.js';
+import type { AppConfig } from '../config/env.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { Session } from './session.entity.js';
+import type { SessionOwner } from './session-owner.js';
+
+export interface IssuedRefreshToken {
+  session: Session;
+  refreshToken: string;
+}
+
+/**
+ * A login starts a refresh-token family (RFC 9700 §4.14.2): a session and
+ * its first refresh token.
+ */
+@Injectable()
+export class SessionStarter {
+  private readonly refreshTtlMs: number;
+
+  constructor(
+    private readonly events: SecurityEvents,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+  }
+
+  /**
+   * Runs in the caller's transaction, the one that checked the owner may
+   * still log in, so that the session and its audit row land with that
+   * check or not at all.
+   */
+  async start(
+    owner: SessionOwner,
+    clientId: string,
+    scopes: readonly string[],
+    context: Actor,
+    manager: EntityManager,
+  ): Promise<IssuedRefreshToken> {
+    const now = new Date();
+    const refreshToken = newSecret();
+    const session = await manager.save(
+      manager.create(Session, {
+        userId: owner.id,
+        clientId,
+        scope: scopes.join(' '),
+        userAgent: context.userAgent?.slice(0, 512) ?? null,
+        ipAddress: context.ipAddress?.slice(0, 64) ?? null,
+        lastUsedAt: now,
+        expiresAt: new Date(now.getTime() + this.refreshTtlMs),
+        endedAt: null,
+        endReason: null,
+      }),
+    );
+    await manager.insert(RefreshToken, {
+      tokenHash: hashSecret(refreshToken),
+      sessionId: session.id,
+      expiresAt: session.expiresAt,
+      spentAt: null,
+    });
+    await this.events.record(
+      {
+        type: 'login.succeeded',
+        user: owner,
+        clientId,
+        details: { sessionId: session.id, scope: session.scope },
+      },
+      context,
+      manager,
+    );
+    return { session, refreshToken };
+  }
+}
