@@ -274,6 +274,10 @@ describe('administration', () => {
         'users:read',
       );
     });
+
+    it('answers 400, not 500, for a page beyond any offset', async () => {
+      await asAdmin.get('/users?page=100000000000000000000').expect(400);
+    });
   });
 
   describe('GET /users/{id}', () => {
@@ -490,6 +494,17 @@ describe('administration', () => {
         roles: ['user', 'admin'],
       });
     });
+
+    it.each([{ isActive: null }, { roles: null }])(
+      'answers 400, not 500, for %j',
+      async (body) => {
+        const { id } = await registerUser(
+          testApp,
+          `nullable${Object.keys(body)[0].toLowerCase()}`,
+        );
+        await asAdmin.patch(`/users/${id}`, body).expect(400);
+      },
+    );
   });
 
   describe("PATCH /users/{id} with a client's token", () => {

@@ -106,9 +106,26 @@ describe('POST /auth/token', () => {
       ).expect(200);
       expect(response.body.scope).toBe('profile');
     });
+
+    it('RFC 6749 §2.3.1: a public client may name itself with client_id alone', async () => {
+      const response = await tokenRequest(
+        passwordForm({ client_id: 'my-spa' }),
+      ).expect(200);
+      expect(decodeJwt(response.body.access_token).client_id).toBe('public');
+    });
   });
 
   describe('§5.2 errors', () => {
+    it('invalid_request for a username in the URL (passport-local would read it)', async () => {
+      const response = await testApp
+        .http()
+        .post('/auth/token?username=alice')
+        .type('form')
+        .send({ grant_type: 'password', password: GOOD_PASSWORD })
+        .expect(400);
+      expect(response.body.error).toBe('invalid_request');
+    });
+
     it('invalid_grant for a wrong password', async () => {
       expectOAuthError(
         await tokenRequest(

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
+import { SessionsService } from '../src/sessions/sessions.service.js';
+import { UsersService } from '../src/users/users.service.js';
 import {
   ANY_INVALID_TOKEN_CHALLENGE,
   expectInvalidGrant,
@@ -12,6 +14,7 @@ import {
   ADMIN,
   ADMIN_ENV,
   GOOD_PASSWORD,
+  passwordGrant,
   registerUser,
   tokenClient,
 } from './utils/flows.js';
@@ -436,6 +439,25 @@ describe('the current user’s sessions, password and account', () => {
       expect(fields).toEqual(['currentPassword', 'newPassword']);
       await me(session.access_token).expect(200);
     });
+
+    it('a login whose password check predates a password change starts no session', async () => {
+      await registerUser(testApp, 'victim');
+      const users = testApp.app.get(UsersService);
+      // The attacker's login has checked the old password and is about to start its session...
+      const checked = await users.verifyCredentials('victim', GOOD_PASSWORD);
+      // ...when the victim changes the password.
+      await users.changePassword(
+        checked!,
+        GOOD_PASSWORD,
+        'an entirely new passphrase for me',
+      );
+
+      expect(
+        await testApp.app
+          .get(SessionsService)
+          .start(checked!, 'public', ['profile'], {}),
+      ).toBeNull();
+    });
   });
 
   describe('DELETE /users/me', () => {
@@ -660,6 +682,19 @@ describe('the current user’s sessions, password and account', () => {
 
       expectProblem(response, 400, '/users/me');
       expect(response.body.errors[0].field).toBe('username');
+    });
+
+    it('answers 400, not 500, naming username for an explicit null', async () => {
+      const token = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+
+      const response = await patchMe(token, { username: null }).expect(400);
+
+      const errors = response.body.errors as { field: string }[];
+      expect(errors.map((error) => error.field)).toContain('username');
     });
   });
 });
