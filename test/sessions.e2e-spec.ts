@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
+import { Session } from '../src/sessions/session.entity.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
+import { User } from '../src/users/user.entity.js';
 import { UsersService } from '../src/users/users.service.js';
 import {
   ANY_INVALID_TOKEN_CHALLENGE,
@@ -87,6 +90,8 @@ describe('the current user’s sessions, password and account', () => {
       .set('Authorization', bearer(token))
       .send(body);
   const sessionOf = (token: string) => decodeJwt(token).sid as string;
+  const sessionRows = () => testApp.app.get(DataSource).getRepository(Session);
+  const userRows = () => testApp.app.get(DataSource).getRepository(User);
 
   describe('RFC 6750 §3.1: every route answers 401 with a challenge without a token', () => {
     it.each([
@@ -168,9 +173,13 @@ describe('the current user’s sessions, password and account', () => {
     it('keeps one entry per family across refreshes, its lastUsedAt moved on', async () => {
       await registerUser(testApp, 'carol');
       const first = await login('carol');
+      // Its last use a minute ago, so that the refresh's comes later without waiting.
+      await sessionRows().update(
+        { id: sessionOf(first.access_token) },
+        { lastUsedAt: new Date(Date.now() - 60_000) },
+      );
       const before = (await listSessions(first.access_token).expect(200))
         .body as SessionBody[];
-      await new Promise((resolve) => setTimeout(resolve, 20));
 
       const second = (await refresh(first.refresh_token).expect(200))
         .body as TokenBody;
@@ -357,16 +366,21 @@ describe('the current user’s sessions, password and account', () => {
     it('the access token of a login right after the change works at once', async () => {
       await registerUser(testApp, 'nina');
       const session = await login('nina');
-      // Start the change early in a second, so the new login falls in the same second.
-      await new Promise((resolve) =>
-        setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5),
-      );
       await changePassword(session.access_token, {
         currentPassword: GOOD_PASSWORD,
         newPassword: NEW_PASSWORD,
       }).expect(204);
 
       const fresh = await login('nina', 'e2e-test', {}, NEW_PASSWORD);
+      // iat has whole-second precision: put the change's cut at the start of
+      // the login's second, so the login falls in the same second as the
+      // change, the case this is about, without timing the requests.
+      await userRows().update(
+        { username: 'nina' },
+        {
+          tokensValidAfter: new Date(decodeJwt(fresh.access_token).iat! * 1000),
+        },
+      );
 
       const response = await me(fresh.access_token);
       expect({ status: response.status, body: response.body }).toEqual({
