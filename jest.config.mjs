@@ -22,6 +22,10 @@ export default {
   // under load, a hook can take longer than jest's default 5 s. (A global
   // option: jest ignores it inside a project.)
   testTimeout: 30_000,
+  // Jest's default keeps a core for itself: one worker on a 2-core machine,
+  // which leaves the other core idle while an e2e file waits on its database,
+  // bcrypt and RSA key generation. Its own share of the work is small.
+  maxWorkers: '100%',
   projects: [
     {
       ...common,

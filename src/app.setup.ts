@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
@@ -56,8 +57,19 @@ export function createHttpAdapter(): FastifyAdapter {
   return adapter;
 }
 
-/** Everything between creating the app and listening, shared with the tests. */
-export async function configureApp(app: NestFastifyApplication): Promise<void> {
+/**
+ * Everything between creating the app and listening, shared with the tests,
+ * which may pass the OpenAPI document they built for an earlier app of the
+ * same configuration: building it is a good part of each test app's start.
+ */
+export async function configureApp(
+  app: NestFastifyApplication,
+  {
+    openApiDocument = createOpenApiDocument,
+  }: {
+    openApiDocument?: (app: NestFastifyApplication) => Promise<OpenAPIObject>;
+  } = {},
+): Promise<void> {
   app.useLogger(app.get(Logger));
   // Lets class-validator constraints (the password policy) be Nest providers. Through
   // ModuleRef: a miss on the app itself would abort the process, not throw.
@@ -108,5 +120,5 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     }
   });
   app.enableShutdownHooks();
-  setupSwaggerUi(app, await createOpenApiDocument(app));
+  setupSwaggerUi(app, await openApiDocument(app));
 }

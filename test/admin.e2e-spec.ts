@@ -275,6 +275,10 @@ describe('administration', () => {
         'users:read',
       );
     });
+
+    it('answers 400, not 500, for a page beyond any offset', async () => {
+      await asAdmin.get('/users?page=100000000000000000000').expect(400);
+    });
   });
 
   describe('GET /users/{id}', () => {
@@ -360,10 +364,15 @@ describe('administration', () => {
       expect((response.body as UserResource).isActive).toBe(true);
 
       expectInvalidToken(await me(before), '/users/me');
-      // iat has whole-second precision: a login in the second of the cut is refused too.
-      await new Promise((resolve) =>
-        setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 10),
-      );
+      // iat has whole-second precision: move the deactivation's cut a second
+      // back, as if the login below came a second later, without waiting one.
+      await testApp.app
+        .get(DataSource)
+        .getRepository(User)
+        .update(
+          { id: fay.id },
+          { tokensValidAfter: new Date(Date.now() - 1_000) },
+        );
       const after = await passwordGrant(testApp, 'fay');
       await me(after).expect(200);
     });
@@ -491,6 +500,17 @@ describe('administration', () => {
         roles: ['user', 'admin'],
       });
     });
+
+    it.each([{ isActive: null }, { roles: null }])(
+      'answers 400, not 500, for %j',
+      async (body) => {
+        const { id } = await registerUser(
+          testApp,
+          `nullable${Object.keys(body)[0].toLowerCase()}`,
+        );
+        await asAdmin.patch(`/users/${id}`, body).expect(400);
+      },
+    );
   });
 
   describe("PATCH /users/{id} with a client's token", () => {

@@ -106,9 +106,26 @@ describe('POST /auth/token', () => {
       ).expect(200);
       expect(response.body.scope).toBe('profile');
     });
+
+    it('RFC 6749 §2.3.1: a public client may name itself with client_id alone', async () => {
+      const response = await tokenRequest(
+        passwordForm({ client_id: 'my-spa' }),
+      ).expect(200);
+      expect(decodeJwt(response.body.access_token).client_id).toBe('public');
+    });
   });
 
   describe('§5.2 errors', () => {
+    it('invalid_request for a username in the URL (passport-local would read it)', async () => {
+      const response = await testApp
+        .http()
+        .post('/auth/token?username=alice')
+        .type('form')
+        .send({ grant_type: 'password', password: GOOD_PASSWORD })
+        .expect(400);
+      expect(response.body.error).toBe('invalid_request');
+    });
+
     it('invalid_grant for a wrong password', async () => {
       expectOAuthError(
         await tokenRequest(
@@ -275,46 +292,49 @@ describe('POST /auth/token', () => {
 });
 
 describe('POST /auth/token password hashing', () => {
-  it('upgrades a hash made at a lower cost on the next successful login', async () => {
-    const weakApp = await createTestApp({ BCRYPT_COST: '4' });
+  /** Where the accounts were registered, at cost 4. */
+  let weakApp: TestApp;
+  /** The same database after a restart at cost 5: it serves the logins below. */
+  let strongerApp: TestApp;
+  /** An access token of rita's, issued by the weak app. */
+  let ritaToken: string;
+  beforeAll(async () => {
+    weakApp = await createTestApp({ BCRYPT_COST: '4' });
     await registerUser(weakApp, 'quentin');
+    await registerUser(weakApp, 'rita');
+    ritaToken = await passwordGrant(weakApp, 'rita');
     // Opened last: Passport strategies are process-wide, so this app now serves logins.
-    const strongerApp = await createTestApp({
+    strongerApp = await createTestApp({
       DATABASE_URL: weakApp.databaseUrl,
       BCRYPT_COST: '5',
     });
-    try {
-      await strongerApp
-        .http()
-        .post('/auth/token')
-        .type('form')
-        .send({
-          grant_type: 'password',
-          username: 'quentin',
-          password: GOOD_PASSWORD,
-        })
-        .expect(200);
-      const users = strongerApp.app.get(DataSource).getRepository(User);
-      const { passwordHash } = await users.findOneByOrFail({
+  });
+  afterAll(async () => {
+    await strongerApp.close();
+    await weakApp.close();
+  });
+
+  it('upgrades a hash made at a lower cost on the next successful login', async () => {
+    await strongerApp
+      .http()
+      .post('/auth/token')
+      .type('form')
+      .send({
+        grant_type: 'password',
         username: 'quentin',
-      });
-      expect(bcrypt.getRounds(passwordHash)).toBe(5);
-      expect(await bcrypt.compare(GOOD_PASSWORD, passwordHash)).toBe(true);
-    } finally {
-      await strongerApp.close();
-      await weakApp.close();
-    }
+        password: GOOD_PASSWORD,
+      })
+      .expect(200);
+    const users = strongerApp.app.get(DataSource).getRepository(User);
+    const { passwordHash } = await users.findOneByOrFail({
+      username: 'quentin',
+    });
+    expect(bcrypt.getRounds(passwordHash)).toBe(5);
+    expect(await bcrypt.compare(GOOD_PASSWORD, passwordHash)).toBe(true);
   });
 
   it('keeps a password change that lands while a login rehashes the old password', async () => {
     const newPassword = 'a different passphrase entirely';
-    const weakApp = await createTestApp({ BCRYPT_COST: '4' });
-    await registerUser(weakApp, 'quentin');
-    const accessToken = await passwordGrant(weakApp, 'quentin');
-    const strongerApp = await createTestApp({
-      DATABASE_URL: weakApp.databaseUrl,
-      BCRYPT_COST: '5',
-    });
     try {
       // The login's rehash (its first hash) waits until the password has changed.
       const hasher = strongerApp.app.get(PasswordHasher);
@@ -338,7 +358,7 @@ describe('POST /auth/token password hashing', () => {
         .type('form')
         .send({
           grant_type: 'password',
-          username: 'quentin',
+          username: 'rita',
           password: GOOD_PASSWORD,
         })
         .then((response) => response);
@@ -346,7 +366,7 @@ describe('POST /auth/token password hashing', () => {
       await strongerApp
         .http()
         .put('/users/me/password')
-        .set('Authorization', `Bearer ${accessToken}`)
+        .set('Authorization', `Bearer ${ritaToken}`)
         .send({ currentPassword: GOOD_PASSWORD, newPassword })
         .expect(204);
       changeDone();
@@ -354,13 +374,12 @@ describe('POST /auth/token password hashing', () => {
       expectOAuthError(await login, 400, 'invalid_grant');
       const users = strongerApp.app.get(DataSource).getRepository(User);
       const { passwordHash } = await users.findOneByOrFail({
-        username: 'quentin',
+        username: 'rita',
       });
       expect(await bcrypt.compare(newPassword, passwordHash)).toBe(true);
-      await passwordGrant(strongerApp, 'quentin', newPassword);
+      await passwordGrant(strongerApp, 'rita', newPassword);
     } finally {
-      await strongerApp.close();
-      await weakApp.close();
+      jest.restoreAllMocks();
     }
   });
 });

@@ -830,6 +830,27 @@ describe('service clients', () => {
       });
     });
   });
+
+  describe('grant_type=password through a registered client', () => {
+    it('a registered client gets no more scope than it was registered for, even for an admin', async () => {
+      const client = await createClient({
+        name: 'low-trust-app',
+        allowedScopes: ['profile'],
+        allowedGrantTypes: ['password', 'refresh_token'],
+      });
+
+      const response = await tokenRequest()
+        .auth(client.id, client.clientSecret)
+        .send({
+          grant_type: 'password',
+          username: ADMIN.username,
+          password: ADMIN.password,
+        })
+        .expect(200);
+
+      expect(response.body.scope).toBe('profile');
+    });
+  });
 });
 
 /**

@@ -2,6 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
+import { Session } from '../src/sessions/session.entity.js';
+import { User } from '../src/users/user.entity.js';
+import { CredentialChecker } from '../src/users/credential-checker.service.js';
+import { LoginSessions } from '../src/users/login-sessions.service.js';
+import { ProfileChanges } from '../src/users/profile-changes.service.js';
 import {
   ANY_INVALID_TOKEN_CHALLENGE,
   expectInvalidGrant,
@@ -12,6 +18,7 @@ import {
   ADMIN,
   ADMIN_ENV,
   GOOD_PASSWORD,
+  passwordGrant,
   registerUser,
   tokenClient,
 } from './utils/flows.js';
@@ -84,6 +91,8 @@ describe('the current user’s sessions, password and account', () => {
       .set('Authorization', bearer(token))
       .send(body);
   const sessionOf = (token: string) => decodeJwt(token).sid as string;
+  const sessionRows = () => testApp.app.get(DataSource).getRepository(Session);
+  const userRows = () => testApp.app.get(DataSource).getRepository(User);
 
   describe('RFC 6750 §3.1: every route answers 401 with a challenge without a token', () => {
     it.each([
@@ -165,9 +174,13 @@ describe('the current user’s sessions, password and account', () => {
     it('keeps one entry per family across refreshes, its lastUsedAt moved on', async () => {
       await registerUser(testApp, 'carol');
       const first = await login('carol');
+      // Its last use a minute ago, so that the refresh's comes later without waiting.
+      await sessionRows().update(
+        { id: sessionOf(first.access_token) },
+        { lastUsedAt: new Date(Date.now() - 60_000) },
+      );
       const before = (await listSessions(first.access_token).expect(200))
         .body as SessionBody[];
-      await new Promise((resolve) => setTimeout(resolve, 20));
 
       const second = (await refresh(first.refresh_token).expect(200))
         .body as TokenBody;
@@ -354,16 +367,21 @@ describe('the current user’s sessions, password and account', () => {
     it('the access token of a login right after the change works at once', async () => {
       await registerUser(testApp, 'nina');
       const session = await login('nina');
-      // Start the change early in a second, so the new login falls in the same second.
-      await new Promise((resolve) =>
-        setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5),
-      );
       await changePassword(session.access_token, {
         currentPassword: GOOD_PASSWORD,
         newPassword: NEW_PASSWORD,
       }).expect(204);
 
       const fresh = await login('nina', 'e2e-test', {}, NEW_PASSWORD);
+      // iat has whole-second precision: put the change's cut at the start of
+      // the login's second, so the login falls in the same second as the
+      // change, the case this is about, without timing the requests.
+      await userRows().update(
+        { username: 'nina' },
+        {
+          tokensValidAfter: new Date(decodeJwt(fresh.access_token).iat! * 1000),
+        },
+      );
 
       const response = await me(fresh.access_token);
       expect({ status: response.status, body: response.body }).toEqual({
@@ -435,6 +453,28 @@ describe('the current user’s sessions, password and account', () => {
       ].sort();
       expect(fields).toEqual(['currentPassword', 'newPassword']);
       await me(session.access_token).expect(200);
+    });
+
+    it('a login whose password check predates a password change starts no session', async () => {
+      await registerUser(testApp, 'victim');
+      // The attacker's login has checked the old password and is about to start its session...
+      const checked = await testApp.app
+        .get(CredentialChecker)
+        .verifyCredentials('victim', GOOD_PASSWORD);
+      // ...when the victim changes the password.
+      await testApp.app
+        .get(ProfileChanges)
+        .changePassword(
+          checked!,
+          GOOD_PASSWORD,
+          'an entirely new passphrase for me',
+        );
+
+      expect(
+        await testApp.app
+          .get(LoginSessions)
+          .start(checked!, 'public', ['profile'], {}),
+      ).toBeNull();
     });
   });
 
@@ -660,6 +700,19 @@ describe('the current user’s sessions, password and account', () => {
 
       expectProblem(response, 400, '/users/me');
       expect(response.body.errors[0].field).toBe('username');
+    });
+
+    it('answers 400, not 500, naming username for an explicit null', async () => {
+      const token = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+
+      const response = await patchMe(token, { username: null }).expect(400);
+
+      const errors = response.body.errors as { field: string }[];
+      expect(errors.map((error) => error.field)).toContain('username');
     });
   });
 });

@@ -1,4 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+} from '@jest/globals';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { createPublicKey, generateKeyPair } from 'node:crypto';
@@ -56,6 +63,7 @@ describe('moving from a stored signing key to JWT_PRIVATE_KEY', () => {
   let database: TestDatabase;
   /** The app of the moment; apps take turns, as Passport's strategies are process-wide. */
   let testApp: TestApp | undefined;
+  /** The key each test configures: new to every test's database, so generated once. */
   let pem: string;
   /** alice's token, signed by the stored key before the move. */
   let oldToken: string;
@@ -73,13 +81,15 @@ describe('moving from a stored signing key to JWT_PRIVATE_KEY', () => {
     return testApp;
   }
 
+  beforeAll(async () => {
+    pem = await rsaPem();
+  });
   beforeEach(async () => {
     database = await createTestDatabase();
     const before = await restart();
     await registerUser(before, 'alice');
     oldToken = await passwordGrant(before, 'alice');
     storedKid = kidOf(oldToken)!;
-    pem = await rsaPem();
   }, SLOW);
   afterEach(async () => {
     await testApp?.close();

@@ -34,6 +34,8 @@ describe('GET /users/me', () => {
   let aliceSessionId: string;
   /** The service's own signing key, read from the database. */
   let serviceKey: { kid: string; privateKey: KeyObject; publicKeyPem: string };
+  /** A key the service never saw, for every forgery below: one is as unrelated as another. */
+  const unrelatedKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
   beforeAll(async () => {
     testApp = await createTestApp();
@@ -254,23 +256,20 @@ describe('GET /users/me', () => {
               typ: 'at+jwt',
               kid: serviceKey.kid,
             })
-            .sign(
-              generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-            ),
+            .sign(unrelatedKey.privateKey),
       ],
       [
         'RFC 7515 §4.1.3: a token carrying its own verification key in a jwk header',
         /signature/,
         async () => {
-          const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
           return new SignJWT(aliceClaims())
             .setProtectedHeader({
               alg: 'RS256',
               typ: 'at+jwt',
               kid: serviceKey.kid,
-              jwk: await exportJWK(attacker.publicKey),
+              jwk: await exportJWK(unrelatedKey.publicKey),
             })
-            .sign(attacker.privateKey);
+            .sign(unrelatedKey.privateKey);
         },
       ],
       [
@@ -283,9 +282,7 @@ describe('GET /users/me', () => {
               typ: 'at+jwt',
               kid: 'a-key-of-somebody-else',
             })
-            .sign(
-              generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-            ),
+            .sign(unrelatedKey.privateKey),
       ],
       [
         'RFC 7515 §5.2: a real token whose sub was changed, signature kept',
@@ -395,10 +392,11 @@ describe('GET /users/me', () => {
 
     it('accepts a token issued in a later second than tokensValidAfter', async () => {
       const frank = await registerUser(testApp, 'frank');
-      await users().update({ id: frank.id }, { tokensValidAfter: new Date() });
-      // iat has whole-second precision: a token of the cut's own second is refused too.
-      await new Promise((resolve) =>
-        setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 10),
+      // A cut a second ago: iat has whole-second precision, and the token
+      // below comes in a later second than the cut without waiting for one.
+      await users().update(
+        { id: frank.id },
+        { tokensValidAfter: new Date(Date.now() - 1_000) },
       );
 
       const token = await passwordGrant(testApp, 'frank');

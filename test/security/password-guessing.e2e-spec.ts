@@ -15,12 +15,12 @@ import {
   registerUser,
   tokenClient,
 } from '../utils/flows.js';
+import { useMovableClock } from '../utils/clock.js';
 import { databaseSnapshot } from '../utils/security.js';
 import type { TestApp } from '../utils/test-app.js';
 import { createTestApp } from '../utils/test-app.js';
 
 const THRESHOLD = 3;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const retryAfterOf = (response: Response) =>
   Number(response.headers['retry-after']);
 
@@ -33,6 +33,8 @@ const retryAfterOf = (response: Response) =>
 describe('password guessing against one account', () => {
   let testApp: TestApp;
   const tokens = tokenClient(() => testApp);
+  /** The waits pass by moving the clock, not by waiting them out. */
+  const clock = useMovableClock();
   let address = 0;
   /** A login from an address never seen before. */
   const guess = (username: string, password: string) =>
@@ -72,20 +74,20 @@ describe('password guessing against one account', () => {
   });
 
   it('grows the wait with each further attempt, up to LOGIN_BACKOFF_MAX_MS', async () => {
-    await sleep(1050);
+    clock.advance(1050);
     expectInvalidGrant(await guess('alice', 'wrong after the wait'));
 
     const refused = await guess('alice', GOOD_PASSWORD);
 
     expectOAuthError(refused, 429, 'temporarily_unavailable');
     expect(retryAfterOf(refused)).toBe(2);
-    await sleep(2050);
+    clock.advance(2050);
     expectInvalidGrant(await guess('alice', 'wrong after the longer wait'));
     expect(retryAfterOf(await guess('alice', GOOD_PASSWORD))).toBe(2);
   });
 
   it('is a delay, not a lock: the right password after the wait logs in, and the count starts afresh', async () => {
-    await sleep(2050);
+    clock.advance(2050);
     await guess('alice', GOOD_PASSWORD).expect(200);
 
     for (let i = 0; i < THRESHOLD; i++) {

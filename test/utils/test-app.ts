@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
+import { createOpenApiDocument } from '../../src/swagger.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -71,6 +73,34 @@ async function onServer(statement: string): Promise<void> {
 }
 
 /**
+ * The OpenAPI document of each configuration a test file starts apps with
+ * (the database aside, which adds no route), built by the first such app:
+ * the routes and schemas follow from the code and the configuration alone.
+ */
+const openApiDocuments = new Map<string, Promise<OpenAPIObject>>();
+
+function openApiDocumentFor(
+  env: Record<string, string>,
+): (app: NestFastifyApplication) => Promise<OpenAPIObject> {
+  const configuration = JSON.stringify(
+    Object.entries(env)
+      .filter(([name]) => name !== 'DATABASE_URL')
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return (app) => {
+    let document = openApiDocuments.get(configuration);
+    if (document === undefined) {
+      document = createOpenApiDocument(app);
+      openApiDocuments.set(configuration, document);
+      // A start that failed leaves nothing behind for the next app to reuse.
+      document.catch(() => openApiDocuments.delete(configuration));
+    }
+    // Shared, not copied: Swagger UI only serializes it.
+    return document;
+  };
+}
+
+/**
  * The real app (real database, migrations, guards, filters) on a database
  * of its own: a SQLite file, or a PostgreSQL database when
  * TEST_DATABASE_URL is set. bcrypt runs at cost 4 and the rate limits are
@@ -85,6 +115,8 @@ async function onServer(statement: string): Promise<void> {
  * The logger is process-wide too (nestjs-pino builds it once): the first
  * app's LOG_LEVEL, NODE_ENV and `logDestination` serve every app of the file.
  * Logs go to stdout at level `error` unless a test asks otherwise.
+ *
+ * Apps of one configuration share one OpenAPI document, built by the first.
  */
 export async function createTestApp(
   env: Record<string, string> = {},
@@ -125,7 +157,7 @@ export async function createTestApp(
     },
   );
   try {
-    await configureApp(app);
+    await configureApp(app, { openApiDocument: openApiDocumentFor(env) });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } catch (error) {
