@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { databaseOptions } from './src/config/database.options.js';
+import { databaseOptions } from './src/database/database.options.js';
 import { validateEnv } from './src/config/env.js';
 import { AppDataSource } from './src/database/app-data-source.js';
 import { entities } from './src/entities.js';

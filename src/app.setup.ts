@@ -12,7 +12,7 @@ import {
   sendClientError,
   sendError,
   sendFrameworkError,
-} from './common/http-error.filter.js';
+} from './http/http-error.filter.js';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth.js';
 import type { AppConfig } from './config/env.js';
 import type { ProxyTrust } from './config/trust-proxy.js';

@@ -1,6 +1,6 @@
 import { AuditEvent } from './audit/audit-event.entity.js';
-import { LoginDevice } from './auth/devices/login-device.entity.js';
-import { SigningKey } from './auth/keys/signing-key.entity.js';
+import { LoginDevice } from './users/credentials/login-device.entity.js';
+import { SigningKey } from './oauth/keys/signing-key.entity.js';
 import { Client } from './clients/client.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';

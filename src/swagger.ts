@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SCOPES } from './auth/scopes.js';
+import { SCOPES } from './access/scopes.js';
 import metadata from './metadata.js';
 
 /**

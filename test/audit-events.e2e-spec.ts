@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { AuditCleanup } from '../src/audit/audit-cleanup.service.js';
-import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
-import { InvalidGrant } from '../src/auth/oauth/oauth.errors.js';
-import { TokenGrantsService } from '../src/auth/token-grants.service.js';
+import { SigningKeysService } from '../src/oauth/keys/signing-keys.service.js';
+import { InvalidGrant } from '../src/oauth/protocol/oauth.errors.js';
+import { TokenGrantsService } from '../src/oauth/token-grants.service.js';
 import { Client } from '../src/clients/client.entity.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { User } from '../src/users/user.entity.js';

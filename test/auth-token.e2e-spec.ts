@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import bcrypt from 'bcrypt';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { DataSource } from 'typeorm';
-import { PasswordHasher } from '../src/users/password-hasher.service.js';
+import { PasswordHasher } from '../src/users/credentials/password-hasher.service.js';
 import { User } from '../src/users/user.entity.js';
 import { expectOAuthError } from './utils/expectations.js';
 import {

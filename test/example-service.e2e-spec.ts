@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import request from 'supertest';
-import { SigningKeysService } from '../src/auth/keys/signing-keys.service.js';
+import { SigningKeysService } from '../src/oauth/keys/signing-keys.service.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
 import { now, readServiceKey } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';

@@ -9,12 +9,12 @@ import {
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { decodeProtectedHeader } from 'jose';
 import type { Repository } from 'typeorm';
-import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
+import { SigningKey } from '../src/oauth/keys/signing-key.entity.js';
 import {
   REFRESH_INTERVAL_MS,
   RELOAD_INTERVAL_MS,
   SigningKeysService,
-} from '../src/auth/keys/signing-keys.service.js';
+} from '../src/oauth/keys/signing-keys.service.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
 import { jwksOf } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { SigningKey } from '../src/auth/keys/signing-key.entity.js';
+import { SigningKey } from '../src/oauth/keys/signing-key.entity.js';
 import { passwordGrant, registerUser } from './utils/flows.js';
 import { jwksOf } from './utils/tokens.js';
 import type { TestApp } from './utils/test-app.js';

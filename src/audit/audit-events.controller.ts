@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated } from '../auth/auth.decorators.js';
+import { Authenticated } from '../access/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import { AuditEventsService } from './audit-events.service.js';
 import { AuditEventDto, AuditEventPageDto } from './dto/audit-event.dto.js';

@@ -10,7 +10,7 @@ import { withoutNul } from '../database/text.js';
 import type { IssuedGrantType } from '../metrics/metrics.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
-import type { Actor } from './actor.js';
+import type { Actor } from '../access/actor.js';
 import type { AuditDetails, AuditEventType } from './audit-event.entity.js';
 import { AuditEvent } from './audit-event.entity.js';
 

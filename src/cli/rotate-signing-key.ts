@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
-import { SigningKeysService } from '../auth/keys/signing-keys.service.js';
+import { SigningKeysService } from '../oauth/keys/signing-keys.service.js';
 
 /**
  * `npm run keys:rotate`: adds a new signing key to the database the service

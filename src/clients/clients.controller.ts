@@ -18,13 +18,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Actor } from '../audit/actor.js';
-import { CurrentActor } from '../audit/actor.js';
-import type { AccessPrincipal } from '../auth/access-principal.js';
-import { isUserAdmin } from '../auth/access-principal.js';
-import { Authenticated } from '../auth/auth.decorators.js';
-import { CurrentPrincipal } from '../auth/current-user.decorator.js';
-import { noStore } from '../auth/oauth/no-store.js';
+import type { Actor } from '../access/actor.js';
+import { CurrentActor } from '../access/actor.js';
+import type { AccessPrincipal } from '../access/access-principal.js';
+import { isUserAdmin } from '../access/access-principal.js';
+import { Authenticated } from '../access/auth.decorators.js';
+import { CurrentPrincipal } from '../access/current-user.decorator.js';
+import { noStore } from '../common/no-store.js';
 import {
   ApiProblemResponse,
   ApiProblemResponses,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { databaseOptions } from '../config/database.options.js';
+import { databaseOptions } from '../database/database.options.js';
 import { entities } from '../entities.js';
 import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';

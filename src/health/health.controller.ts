@@ -6,7 +6,7 @@ import {
   HealthCheckService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { Public } from '../auth/auth.decorators.js';
+import { Public } from '../access/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import { RedisHealthIndicator } from '../redis/redis.health.js';
 import {

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
-import { AuthenticatedWhen } from '../auth/auth.decorators.js';
+import { AuthenticatedWhen } from '../access/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from './metrics.service.js';

@@ -2,7 +2,7 @@ import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Global, Inject, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Redis } from 'ioredis';
-import { isPostgresUrl } from '../config/database.options.js';
+import { isPostgresUrl } from '../database/database.options.js';
 import type { AppConfig } from '../config/env.js';
 
 /** A counter update takes well under a millisecond on a healthy Redis. */

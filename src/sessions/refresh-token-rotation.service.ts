@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import { hashSecret, newSecret } from '../common/secrets.js';

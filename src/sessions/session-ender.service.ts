@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { DataSource, IsNull } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { inTransaction } from '../database/transaction.js';
 import type { SessionEndReason } from './session.entity.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';

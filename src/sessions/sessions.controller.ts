@@ -8,15 +8,15 @@ import {
   Param,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/actor.js';
-import { CurrentActor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
+import { CurrentActor } from '../access/actor.js';
 import { ParseUuid } from '../common/validation.js';
-import type { AccessPrincipal } from '../auth/access-principal.js';
-import { Authenticated } from '../auth/auth.decorators.js';
+import type { AccessPrincipal } from '../access/access-principal.js';
+import { Authenticated } from '../access/auth.decorators.js';
 import {
   CurrentPrincipal,
   CurrentUser,
-} from '../auth/current-user.decorator.js';
+} from '../access/current-user.decorator.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import { SessionDto } from './session.dto.js';
 import { SessionEnder } from './session-ender.service.js';

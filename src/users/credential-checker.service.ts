@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { LoginFailure } from '../audit/security-events.service.js';
-import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordHasher } from './credentials/password-hasher.service.js';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
 

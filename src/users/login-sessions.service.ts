@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
 import type { IssuedRefreshToken } from '../sessions/session-starter.service.js';
 import { SessionStarter } from '../sessions/session-starter.service.js';

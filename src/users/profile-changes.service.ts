@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { ValidationProblemException } from '../common/http-problem.exception.js';
 import { inTransaction } from '../database/transaction.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
-import { PasswordConfirmation } from './password-confirmation.service.js';
-import { PasswordHasher } from './password-hasher.service.js';
-import { PasswordPolicy } from './password-policy.service.js';
+import { PasswordConfirmation } from './credentials/password-confirmation.service.js';
+import { PasswordHasher } from './credentials/password-hasher.service.js';
+import { PasswordPolicy } from './credentials/password-policy.service.js';
 import { User } from './user.entity.js';
 import { UserAdministration } from './user-administration.service.js';
 import { normalizeUsername } from './username.js';

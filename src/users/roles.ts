@@ -1,5 +1,5 @@
-import type { Scope } from '../auth/scopes.js';
-import { narrowScopes } from '../auth/scopes.js';
+import type { Scope } from '../access/scopes.js';
+import { narrowScopes } from '../access/scopes.js';
 import type { Role } from './user.entity.js';
 
 /** What each role may be granted; a user holds the union over its roles. */

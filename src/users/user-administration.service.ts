@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import type { SecurityEvent } from '../audit/security-events.service.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { inTransaction } from '../database/transaction.js';

@@ -8,13 +8,13 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction } from '../database/transaction.js';
 import { holdingRole } from './admins.js';
-import { PasswordHasher } from './password-hasher.service.js';
-import { PasswordPolicy } from './password-policy.service.js';
+import { PasswordHasher } from './credentials/password-hasher.service.js';
+import { PasswordPolicy } from './credentials/password-policy.service.js';
 import type { Role } from './user.entity.js';
 import { User } from './user.entity.js';
 import { normalizeUsername } from './username.js';

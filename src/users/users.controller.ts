@@ -21,19 +21,19 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Actor } from '../audit/actor.js';
-import { CurrentActor } from '../audit/actor.js';
+import type { Actor } from '../access/actor.js';
+import { CurrentActor } from '../access/actor.js';
 import { ParseUuid } from '../common/validation.js';
-import type { AccessPrincipal } from '../auth/access-principal.js';
-import { isUserAdmin } from '../auth/access-principal.js';
+import type { AccessPrincipal } from '../access/access-principal.js';
+import { isUserAdmin } from '../access/access-principal.js';
 import {
   Authenticated,
   AuthenticationOptional,
-} from '../auth/auth.decorators.js';
+} from '../access/auth.decorators.js';
 import {
   CurrentPrincipal,
   CurrentUser,
-} from '../auth/current-user.decorator.js';
+} from '../access/current-user.decorator.js';
 import {
   ApiProblemResponse,
   ApiProblemResponses,

@@ -10,8 +10,8 @@ import {
   sign,
 } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { SigningKeysService } from '../../src/auth/keys/signing-keys.service.js';
-import { SigningKey } from '../../src/auth/keys/signing-key.entity.js';
+import { SigningKeysService } from '../../src/oauth/keys/signing-keys.service.js';
+import { SigningKey } from '../../src/oauth/keys/signing-key.entity.js';
 import {
   expectInvalidGrant,
   expectInvalidToken,

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { DataSource } from 'typeorm';
-import { SigningKey } from '../../src/auth/keys/signing-key.entity.js';
+import { SigningKey } from '../../src/oauth/keys/signing-key.entity.js';
 import type { TestApp } from './test-app.js';
 
 /** Seconds since the epoch, the unit of JWT `iat`/`exp` (RFC 7519 §2 NumericDate). */

@@ -6,7 +6,7 @@ import {
   Length,
   Matches,
 } from 'class-validator';
-import { SCOPES } from '../../auth/scopes.js';
+import { SCOPES } from '../../access/scopes.js';
 import type { ClientGrantType } from '../client.entity.js';
 import { CLIENT_GRANT_TYPES } from '../client.entity.js';
 

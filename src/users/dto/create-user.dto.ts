@@ -1,5 +1,5 @@
 import { IsString, Validate } from 'class-validator';
-import { PasswordPolicyConstraint } from '../password-policy.constraint.js';
+import { PasswordPolicyConstraint } from '../credentials/password-policy.constraint.js';
 import { IsUsername } from '../username.js';
 
 export class CreateUserDto {

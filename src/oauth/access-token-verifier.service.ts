@@ -1,0 +1,213 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import type { KeyObject } from 'node:crypto';
+import { ClientsService } from '../clients/clients.service.js';
+import type { AppConfig } from '../config/env.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { allowedByRoles } from '../users/roles.js';
+import { UsersService } from '../users/users.service.js';
+import type {
+  AccessPrincipal,
+  AccessTokenClaims,
+} from '../access/access-principal.js';
+import { ACCESS_TOKEN_TYPE } from './access-token.service.js';
+import {
+  AccessTokenVerification,
+  UnacceptableTokenHeader,
+} from '../access/access-token-verification.js';
+import { RevokedAccessToken } from '../access/bearer-challenge.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
+import { CLOCK_SKEW_MS } from './keys/key-ring.js';
+import { SigningKeysService } from './keys/signing-keys.service.js';
+import { narrowScopes } from '../access/scopes.js';
+
+/**
+ * Everything that makes an access token valid now, shared by the bearer
+ * guard (through passport-jwt) and by introspection: the algorithm pinned
+ * to the key chosen by `kid`, `typ`, `iss`, `aud`, `exp`, and then whether
+ * the user, session or client it speaks for still stands.
+ */
+@Injectable()
+export class AccessTokenVerifier extends AccessTokenVerification {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithm = SIGNING_ALGORITHM;
+
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly jwt: JwtService,
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly clients: ClientsService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    super();
+    this.issuer = config.get('PUBLIC_URL', { infer: true });
+    this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
+  }
+
+  /** The principal of a token that is valid now, or null: what introspection needs. */
+  async verify(token: string): Promise<AccessPrincipal | null> {
+    try {
+      const publicKey = await this.verificationKeyFor(token);
+      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(
+        token,
+        {
+          // jsonwebtoken takes a KeyObject; the typings still say PEM string or Buffer.
+          publicKey: publicKey as unknown as Buffer,
+          algorithms: [SIGNING_ALGORITHM],
+          issuer: this.issuer,
+          audience: this.audience,
+        },
+      );
+      return await this.principalFor(claims);
+    } catch (error) {
+      if (error instanceof Error && error.name !== 'QueryFailedError')
+        return null;
+      throw error;
+    }
+  }
+
+  /**
+   * RFC 9068 §4: a resource server checks `typ` so that another kind of JWT
+   * signed by the same key (an ID token, say) is not taken for an access token.
+   */
+  async verificationKeyFor(rawToken: string): Promise<KeyObject> {
+    const header = decodeHeader(rawToken);
+    const typ =
+      typeof header?.typ === 'string' ? header.typ.toLowerCase() : undefined;
+    if (
+      typ !== ACCESS_TOKEN_TYPE &&
+      typ !== `application/${ACCESS_TOKEN_TYPE}`
+    ) {
+      throw new UnacceptableTokenHeader(
+        'The token is not an access token (typ must be at+jwt).',
+      );
+    }
+    // RFC 7515 §4.1.11: a JWS whose `crit` names an extension the verifier
+    // does not understand MUST be refused; this service understands none,
+    // and jsonwebtoken does not look at `crit` at all.
+    if (header?.crit !== undefined) {
+      throw new UnacceptableTokenHeader(
+        'The token names critical header extensions this service does not support.',
+      );
+    }
+    if (header?.alg !== SIGNING_ALGORITHM) {
+      throw new UnacceptableTokenHeader(
+        `The token must be signed with ${SIGNING_ALGORITHM}.`,
+      );
+    }
+    const key =
+      typeof header.kid === 'string'
+        ? await this.keys.verificationKey(header.kid)
+        : undefined;
+    if (key === undefined) {
+      throw new UnacceptableTokenHeader(
+        'The token was not signed by a key of this service.',
+      );
+    }
+    return key;
+  }
+
+  /**
+   * A signature only proves the token was issued. A user's token also needs
+   * the user active, its session not ended and no cut since it was issued;
+   * a client's own token needs the client still registered. Scopes are cut
+   * to what the holder may have today, so a demoted admin loses them at once.
+   */
+  async principalFor(
+    claims: Partial<AccessTokenClaims>,
+  ): Promise<AccessPrincipal> {
+    // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it, `sub` and `iat`.
+    if (
+      typeof claims.exp !== 'number' ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.iat !== 'number'
+    ) {
+      throw new RevokedAccessToken(
+        'The access token lacks a required claim (exp, sub, iat).',
+      );
+    }
+    // jsonwebtoken never looks at `iat`. One from the future would outlive
+    // the tokensValidAfter cut that a password change makes, so it is refused.
+    if (claims.iat * 1000 > Date.now() + CLOCK_SKEW_MS) {
+      throw new RevokedAccessToken(
+        'The access token was issued in the future.',
+      );
+    }
+    const tokenScopes =
+      typeof claims.scope === 'string'
+        ? claims.scope.split(' ').filter(Boolean)
+        : [];
+    const clientId =
+      typeof claims.client_id === 'string' ? claims.client_id : '';
+    const fullClaims = claims as AccessTokenClaims;
+
+    if (typeof claims.sid !== 'string') {
+      const client =
+        clientId === claims.sub ? await this.clients.findById(clientId) : null;
+      if (client === null)
+        throw new RevokedAccessToken(
+          'The client of this access token is gone.',
+        );
+      return {
+        user: null,
+        client,
+        clientId,
+        scopes: narrowScopes(tokenScopes, client.allowedScopes),
+        sessionId: null,
+        claims: fullClaims,
+      };
+    }
+
+    const [user, session] = await Promise.all([
+      this.users.findById(claims.sub),
+      this.sessions.findActive(claims.sid),
+    ]);
+    if (user === null || !user.isActive) {
+      throw new RevokedAccessToken(
+        'The user of this access token is inactive or deleted.',
+      );
+    }
+    if (
+      session === null ||
+      session.userId !== user.id ||
+      isIssuedBefore(claims.iat, user.tokensValidAfter)
+    ) {
+      throw new RevokedAccessToken('This access token was revoked.');
+    }
+    return {
+      user,
+      client: null,
+      clientId,
+      scopes: allowedByRoles(tokenScopes, user.roles),
+      sessionId: session.id,
+      claims: fullClaims,
+    };
+  }
+}
+
+/**
+ * `iat` counts whole seconds, so the cut is compared to the second: a
+ * login right after a password change works at once. A token from before
+ * the cut but in its second passes this check, and is refused anyway: the
+ * change ended its session.
+ */
+function isIssuedBefore(issuedAt: number, cut: Date | null): boolean {
+  return cut !== null && issuedAt < Math.floor(cut.getTime() / 1000);
+}
+
+function decodeHeader(rawToken: string): Record<string, unknown> | undefined {
+  try {
+    const [encoded] = rawToken.split('.', 1);
+    const header: unknown = JSON.parse(
+      Buffer.from(encoded, 'base64url').toString('utf8'),
+    );
+    return typeof header === 'object' && header !== null
+      ? (header as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module.js';
+import { ClientsModule } from '../clients/clients.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AccessTokenVerification } from '../access/access-token-verification.js';
+import { AccessTokenVerifier } from './access-token-verifier.service.js';
+import { AccessTokenService } from './access-token.service.js';
+import { LoginDevice } from '../users/credentials/login-device.entity.js';
+import { LoginDevices } from '../users/credentials/login-devices.service.js';
+import { DiscoveryController } from './discovery.controller.js';
+import { IssuedTokensService } from './issued-tokens.service.js';
+import { OAuthClientGuard } from './oauth-client.guard.js';
+import { PasswordGrantGuard } from './password-grant.guard.js';
+import { TokenController } from './token.controller.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import { JwtAuthGuard } from '../access/jwt-auth.guard.js';
+import { JwtStrategy } from '../access/jwt.strategy.js';
+import { JwksController } from './keys/jwks.controller.js';
+import { SigningKey } from './keys/signing-key.entity.js';
+import { SigningKeyStore } from './keys/signing-key-store.service.js';
+import { SigningKeysService } from './keys/signing-keys.service.js';
+import { LocalStrategy } from './local.strategy.js';
+import { LoginBackoffModule } from '../users/credentials/credentials.module.js';
+import { TokenGrantsService } from './token-grants.service.js';
+
+@Module({
+  imports: [
+    UsersModule,
+    SessionsModule,
+    ClientsModule,
+    AuditModule,
+    LoginBackoffModule,
+    PassportModule,
+    // Keys are passed per call: they come from SigningKeysService, not from static options.
+    JwtModule.register({}),
+    TypeOrmModule.forFeature([SigningKey, LoginDevice]),
+  ],
+  controllers: [TokenController, JwksController, DiscoveryController],
+  providers: [
+    SigningKeysService,
+    SigningKeyStore,
+    AccessTokenService,
+    ClientAuthenticator,
+    TokenGrantsService,
+    LocalStrategy,
+    LoginDevices,
+    JwtStrategy,
+    OAuthClientGuard,
+    PasswordGrantGuard,
+    AccessTokenVerifier,
+    // The bearer guard's port onto this server (access-token-verification.ts).
+    { provide: AccessTokenVerification, useExisting: AccessTokenVerifier },
+    IssuedTokensService,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
+})
+export class AuthModule {}

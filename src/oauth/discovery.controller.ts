@@ -1,0 +1,72 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AppConfig } from '../config/env.js';
+import { Public } from '../access/auth.decorators.js';
+import {
+  AuthorizationServerMetadataDto,
+  ProtectedResourceMetadataDto,
+} from './discovery.dto.js';
+import { SIGNING_ALGORITHM } from './keys/key-material.js';
+import { SCOPES } from '../access/scopes.js';
+
+@ApiTags('discovery')
+@Public()
+@Controller('.well-known')
+export class DiscoveryController {
+  private readonly authorizationServer: AuthorizationServerMetadataDto;
+  private readonly protectedResource: ProtectedResourceMetadataDto;
+
+  constructor(config: ConfigService<AppConfig, true>) {
+    const issuer = config.get('PUBLIC_URL', { infer: true });
+    const scopes = Object.keys(SCOPES);
+    const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+    this.authorizationServer = {
+      issuer,
+      token_endpoint: `${issuer}/auth/token`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      revocation_endpoint: `${issuer}/auth/revoke`,
+      introspection_endpoint: `${issuer}/auth/introspect`,
+      grant_types_supported: [
+        'password',
+        'refresh_token',
+        'client_credentials',
+      ],
+      scopes_supported: scopes,
+      // No authorization endpoint: no response types (RFC 8414 §2).
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: authMethods,
+      revocation_endpoint_auth_methods_supported: authMethods,
+      introspection_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+      ],
+      service_documentation: `${issuer}/docs`,
+    };
+    this.protectedResource = {
+      resource: config.get('ACCESS_TOKEN_AUDIENCE', { infer: true }),
+      authorization_servers: [issuer],
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      scopes_supported: scopes,
+      bearer_methods_supported: ['header'],
+      resource_signing_alg_values_supported: [SIGNING_ALGORITHM],
+      resource_documentation: `${issuer}/docs`,
+    };
+  }
+
+  /** Authorization server metadata (RFC 8414) */
+  @Get('oauth-authorization-server')
+  @Header('Cache-Control', 'public, max-age=3600')
+  @ApiOkResponse({ type: AuthorizationServerMetadataDto })
+  getAuthorizationServerMetadata(): AuthorizationServerMetadataDto {
+    return this.authorizationServer;
+  }
+
+  /** Protected resource metadata of the user API (RFC 9728) */
+  @Get('oauth-protected-resource')
+  @Header('Cache-Control', 'public, max-age=3600')
+  @ApiOkResponse({ type: ProtectedResourceMetadataDto })
+  getProtectedResourceMetadata(): ProtectedResourceMetadataDto {
+    return this.protectedResource;
+  }
+}

@@ -1,0 +1,38 @@
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { User } from '../users/user.entity.js';
+import type { LoginDevice } from '../users/credentials/login-device.entity.js';
+import type { AuthenticatedClient } from './client-authenticator.service.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import type { TokenRequest } from './protocol/token-request.js';
+import { readTokenRequest } from './protocol/token-request.js';
+
+export interface OAuthRequest extends FastifyRequest {
+  oauthForm: TokenRequest;
+  oauthClient: AuthenticatedClient;
+  /** The resource owner, set by PasswordGrantGuard for the password grant only. */
+  user?: User;
+  /** The device the password grant came from, if it logged in to that account before. */
+  loginDevice?: LoginDevice | null;
+}
+
+/**
+ * The first steps of every OAuth endpoint, in the RFC's order: the form
+ * (RFC 6749 §3.2), then the client (§2.3). Guards run before pipes, so
+ * failures here are RFC 6749 errors, not a validation problem.
+ */
+@Injectable()
+export class OAuthClientGuard implements CanActivate {
+  constructor(private readonly clients: ClientAuthenticator) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<OAuthRequest>();
+    request.oauthForm = readTokenRequest(request);
+    request.oauthClient = await this.clients.authenticate(
+      request,
+      request.oauthForm,
+    );
+    return true;
+  }
+}

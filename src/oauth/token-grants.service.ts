@@ -1,0 +1,280 @@
+import { Injectable } from '@nestjs/common';
+import type { Actor } from '../access/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
+import type { ClientGrantType } from '../clients/client.entity.js';
+import type { RefreshFailure } from '../sessions/refresh-token-rotation.service.js';
+import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
+import { SessionEnder } from '../sessions/session-ender.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { LoginSessions } from '../users/login-sessions.service.js';
+import { allowedByRoles, scopesForRoles } from '../users/roles.js';
+import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { AccessTokenService } from './access-token.service.js';
+import type { AuthenticatedClient } from './client-authenticator.service.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import {
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  UnauthorizedClient,
+} from './protocol/oauth.errors.js';
+import type { TokenResponseDto } from './protocol/token-response.dto.js';
+import { isScope, narrowScopes, parseScope, SCOPES } from '../access/scopes.js';
+
+const REFRESH_FAILURES: Record<RefreshFailure, string> = {
+  unknown: 'The refresh token is invalid.',
+  other_client: 'The refresh token is invalid.',
+  expired: 'The refresh token expired; log in again.',
+  ended: 'The session of this refresh token has ended; log in again.',
+  reused:
+    'The refresh token was already used; the session has ended. Log in again.',
+};
+
+/** What each grant type issues, once the request and its client are authenticated. */
+@Injectable()
+export class TokenGrantsService {
+  constructor(
+    private readonly accessTokens: AccessTokenService,
+    private readonly sessions: SessionsService,
+    private readonly logins: LoginSessions,
+    private readonly rotation: RefreshTokenRotation,
+    private readonly ender: SessionEnder,
+    private readonly users: UsersService,
+    private readonly clients: ClientAuthenticator,
+    private readonly events: SecurityEvents,
+  ) {}
+
+  /** RFC 6749 §4.3: the resource owner's own credentials start a session. */
+  async passwordGrant(
+    user: User,
+    client: AuthenticatedClient,
+    requestedScope: string | undefined,
+    actor: Actor,
+  ): Promise<TokenResponseDto> {
+    checkPasswordGrantRequest(client, requestedScope);
+    // A registered client gets no more than it was registered for, whoever logs in through it.
+    const allowed = narrowScopes(
+      scopesForRoles(user.roles),
+      scopesTheClientMayRequest(client),
+    );
+    let scopes: string[];
+    try {
+      scopes = grantScopes(requestedScope, allowed);
+    } catch (refusal) {
+      // Only the user's roles can refuse here (the rest was checked before the
+      // password): the password was right, so the attempt must leave a trace.
+      if (refusal instanceof InvalidScope) {
+        await this.events.loginFailed(
+          {
+            username: user.username,
+            user,
+            clientId: client.clientId,
+            reason: 'scope_not_allowed',
+          },
+          actor,
+        );
+      }
+      throw refusal;
+    }
+    const started = await this.logins.start(
+      user,
+      client.clientId,
+      scopes,
+      actor,
+    );
+    if (started === null) {
+      await this.events.loginFailed(
+        {
+          username: user.username,
+          user,
+          clientId: client.clientId,
+          reason: 'superseded',
+        },
+        actor,
+      );
+      throw new InvalidGrant(
+        'The username or password is wrong, or the account is inactive.',
+      );
+    }
+    return this.respond(
+      user.id,
+      client.clientId,
+      scopes,
+      started.session.id,
+      started.refreshToken,
+    );
+  }
+
+  /**
+   * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the presented token is
+   * spent and a successor issued. Scope may narrow, never widen (§6), and
+   * never beyond what the user's roles allow today.
+   */
+  async refreshGrant(
+    refreshToken: string | undefined,
+    client: AuthenticatedClient,
+    requestedScope: string | undefined,
+    actor: Actor,
+  ): Promise<TokenResponseDto> {
+    if (refreshToken === undefined)
+      throw new InvalidRequest('refresh_token is required.');
+    requireGrantType(client, 'refresh_token');
+    // A token that would be refreshed has its scope checked first, so a bad scope does not cost
+    // the client its token. Any other token goes straight to rotate(), which refuses it and, for
+    // a spent one, ends the family: the scope must tell nothing about a token, nor shield reuse.
+    const presented = await this.sessions.presentedRefreshToken(
+      refreshToken,
+      client.clientId,
+    );
+    const user = presented
+      ? await this.users.findById(presented.session.userId)
+      : null;
+    const scopes =
+      presented?.state === 'live' && user
+        ? grantScopes(requestedScope, sessionScopesFor(presented.session, user))
+        : undefined;
+
+    const rotation = await this.rotation.rotate(
+      refreshToken,
+      client.clientId,
+      user,
+      actor,
+    );
+    if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
+    if (user === null || scopes === undefined)
+      throw new InvalidGrant(REFRESH_FAILURES.unknown);
+    if (!user.isActive) {
+      await this.ender.end(
+        user,
+        rotation.session.id,
+        'user_deactivated',
+        actor,
+      );
+      throw new InvalidGrant(REFRESH_FAILURES.ended);
+    }
+    this.events.tokenIssued('refresh_token');
+    return this.respond(
+      user.id,
+      client.clientId,
+      scopes,
+      rotation.session.id,
+      rotation.refreshToken,
+    );
+  }
+
+  /** RFC 6749 §4.4: a confidential client acting on its own behalf; no refresh token (§4.4.3). */
+  async clientCredentialsGrant(
+    client: AuthenticatedClient,
+    requestedScope: string | undefined,
+  ): Promise<TokenResponseDto> {
+    this.clients.requireConfidential(client, 'The client_credentials grant');
+    requireGrantType(client, 'client_credentials');
+    const scopes = grantScopes(requestedScope, client.client.allowedScopes);
+    const { token, expiresIn } = await this.accessTokens.issue({
+      subject: client.clientId,
+      clientId: client.clientId,
+      scopes,
+    });
+    this.events.tokenIssued('client_credentials');
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: scopes.join(' '),
+    };
+  }
+
+  private async respond(
+    userId: string,
+    clientId: string,
+    scopes: readonly string[],
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenResponseDto> {
+    const { token, expiresIn } = await this.accessTokens.issue({
+      subject: userId,
+      clientId,
+      scopes,
+      sessionId,
+    });
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      refresh_token: refreshToken,
+      scope: scopes.join(' '),
+    };
+  }
+}
+
+/**
+ * The scopes a session's refresh token may still carry: those granted at
+ * login that the user's roles still allow (RFC 6749 §6: never wider).
+ */
+export function sessionScopesFor(
+  session: { scope: string },
+  user: Pick<User, 'roles'>,
+): string[] {
+  return allowedByRoles(session.scope.split(' '), user.roles);
+}
+
+/**
+ * What can refuse a password grant before the password is checked: the
+ * grant type, and a scope that is malformed, unknown or beyond the client's.
+ * Refused then, the request costs no bcrypt and tells nothing of the
+ * password; only a scope beyond the user's roles waits for the user.
+ */
+export function checkPasswordGrantRequest(
+  client: AuthenticatedClient,
+  requestedScope: string | undefined,
+): void {
+  requireGrantType(client, 'password');
+  if (requestedScope !== undefined)
+    grantScopes(requestedScope, scopesTheClientMayRequest(client));
+}
+
+function scopesTheClientMayRequest(
+  client: AuthenticatedClient,
+): readonly string[] {
+  return client.confidential
+    ? client.client.allowedScopes
+    : Object.keys(SCOPES);
+}
+
+/** A registered client uses only the grants it was registered for; the public client, password and refresh. */
+function requireGrantType(
+  client: AuthenticatedClient,
+  grantType: ClientGrantType,
+): void {
+  const allowed = client.confidential
+    ? client.client.allowedGrantTypes.includes(grantType)
+    : grantType !== 'client_credentials';
+  if (!allowed) {
+    throw new UnauthorizedClient(
+      `This client may not use the ${grantType} grant.`,
+    );
+  }
+}
+
+/**
+ * RFC 6749 §3.3: with no `scope`, everything the caller may have; otherwise
+ * exactly what was asked, each scope known and allowed.
+ */
+function grantScopes(
+  requested: string | undefined,
+  allowed: readonly string[],
+): string[] {
+  if (requested === undefined) return [...allowed];
+  const scopes = parseScope(requested);
+  if (scopes === null || scopes.length === 0) {
+    throw new InvalidScope('The scope parameter is malformed.');
+  }
+  const unknown = scopes.filter((scope) => !isScope(scope));
+  if (unknown.length > 0)
+    throw new InvalidScope(`Unknown scope: ${unknown.join(' ')}.`);
+  const refused = scopes.filter((scope) => !allowed.includes(scope));
+  if (refused.length > 0)
+    throw new InvalidScope(`Scope not allowed: ${refused.join(' ')}.`);
+  return scopes;
+}

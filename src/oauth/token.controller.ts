@@ -1,0 +1,158 @@
+import {
+  Controller,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { requestOrigin } from '../access/actor.js';
+import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
+import { Public } from '../access/auth.decorators.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
+import { LoginDevices } from '../users/credentials/login-devices.service.js';
+import { IssuedTokensService } from './issued-tokens.service.js';
+import type { OAuthRequest } from './oauth-client.guard.js';
+import { OAuthClientGuard } from './oauth-client.guard.js';
+import { ApiOAuthErrorResponses } from './protocol/api-oauth-error-responses.decorator.js';
+import { IntrospectionDto } from './protocol/introspection.dto.js';
+import { noStore } from '../common/no-store.js';
+import {
+  InvalidRequest,
+  UnsupportedGrantType,
+} from './protocol/oauth.errors.js';
+import {
+  TokenRequestDto,
+  TokenTypeHintRequestDto,
+} from './protocol/token-request.dto.js';
+import { TokenResponseDto } from './protocol/token-response.dto.js';
+import { PasswordGrantGuard } from './password-grant.guard.js';
+import { TokenGrantsService } from './token-grants.service.js';
+
+@ApiTags('oauth')
+@Controller('auth')
+@Public()
+export class TokenController {
+  constructor(
+    private readonly grants: TokenGrantsService,
+    private readonly issuedTokens: IssuedTokensService,
+    private readonly clients: ClientAuthenticator,
+    private readonly devices: LoginDevices,
+  ) {}
+
+  /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
+  @Post('token')
+  @HttpCode(HttpStatus.OK)
+  @RateLimit('token')
+  @UseGuards(OAuthClientGuard, PasswordGrantGuard)
+  @ApiSecurity('clientBasic')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: TokenRequestDto })
+  @ApiOkResponse({
+    type: TokenResponseDto,
+    description: 'RFC 6749 §5.1; never cached.',
+    headers: {
+      'Set-Cookie': {
+        description:
+          'Password grant only: the device cookie (`login-device`, or `__Host-login-device` when PUBLIC_URL is https; HttpOnly, SameSite=Strict). Sent back with a later password grant for the same account, it gives that device a login back-off of its own.',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  async issueToken(
+    @Req() request: OAuthRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
+    const { oauthForm: form, oauthClient: client } = request;
+    let response: TokenResponseDto;
+    switch (form.grant_type) {
+      case undefined:
+        throw new InvalidRequest('grant_type is required.');
+      case 'password':
+        response = await this.grants.passwordGrant(
+          request.user!,
+          client,
+          form.scope,
+          requestOrigin(request),
+        );
+        await this.devices.remember(request.user!, request.loginDevice, reply);
+        break;
+      case 'refresh_token':
+        response = await this.grants.refreshGrant(
+          form.refresh_token,
+          client,
+          form.scope,
+          requestOrigin(request),
+        );
+        break;
+      case 'client_credentials':
+        response = await this.grants.clientCredentialsGrant(client, form.scope);
+        break;
+      default:
+        // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
+        // only printable ASCII without `"` or `\` in a description.
+        throw new UnsupportedGrantType(
+          'This grant_type is not supported; use password, refresh_token or client_credentials.',
+        );
+    }
+    noStore(reply);
+    return response;
+  }
+
+  /** Revoke a refresh or access token, ending its session (RFC 7009) */
+  @Post('revoke')
+  @HttpCode(HttpStatus.OK)
+  @UseGuards(OAuthClientGuard)
+  @ApiSecurity('clientBasic')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: TokenTypeHintRequestDto })
+  @ApiOkResponse({
+    description:
+      'Revoked, or nothing to revoke: the answer is the same (RFC 7009 §2.2).',
+  })
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  async revokeToken(
+    @Req() request: OAuthRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const { token } = request.oauthForm;
+    if (token === undefined) throw new InvalidRequest('token is required.');
+    await this.issuedTokens.revoke(
+      token,
+      request.oauthClient,
+      requestOrigin(request),
+    );
+    noStore(reply);
+  }
+
+  /** Introspect a token: is it active, and for whom (RFC 7662; client authentication required) */
+  @Post('introspect')
+  @HttpCode(HttpStatus.OK)
+  @UseGuards(OAuthClientGuard)
+  @ApiSecurity('clientBasic')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: TokenTypeHintRequestDto })
+  @ApiOkResponse({ type: IntrospectionDto })
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  async introspectToken(
+    @Req() request: OAuthRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<IntrospectionDto> {
+    // §2.1: the endpoint requires authorization; here, a registered client.
+    this.clients.requireConfidential(request.oauthClient, 'Introspection');
+    const { token } = request.oauthForm;
+    if (token === undefined) throw new InvalidRequest('token is required.');
+    noStore(reply);
+    return this.issuedTokens.introspect(token);
+  }
+}
