@@ -117,21 +117,40 @@ describe('PasswordHasher', () => {
   });
 
   describe('verify() of a hash older than a BCRYPT_COST raise', () => {
-    it('takes about as long as verifyNothing, so an account with an old hash does not answer faster than an unknown username', async () => {
+    /**
+     * The work of the comparisons a call makes, in units of one comparison
+     * at cost 0: bcrypt's work doubles with each cost step. Counted, not
+     * timed, so that a busy machine cannot make the test pass or fail.
+     */
+    async function workOf(call: () => Promise<unknown>): Promise<number> {
+      const compare = jest.spyOn(bcrypt, 'compare');
+      try {
+        await call();
+        return compare.mock.calls.reduce(
+          (work, [, hash]) => work + 2 ** bcrypt.getRounds(hash),
+          0,
+        );
+      } finally {
+        compare.mockRestore();
+      }
+    }
+
+    it("does the work of one comparison at today's cost, as verifyNothing does, so an account with an old hash does not answer faster than an unknown username", async () => {
       const raised = hasherAtCost(9);
       const oldHash = await bcrypt.hash('violet anchor drizzle pumpkin', 4);
       await raised.verifyNothing('warm-up: makes the dummy hashes');
       await raised.verify('warm-up', oldHash);
 
-      const old = await medianMillis(3, () =>
-        raised.verify('wrong guess at a password', oldHash),
-      );
-      const unknown = await medianMillis(3, () =>
+      const unknown = await workOf(() =>
         raised.verifyNothing('wrong guess at a password'),
       );
+      const old = await workOf(() =>
+        raised.verify('wrong guess at a password', oldHash),
+      );
 
-      // Without making up the difference: cost 4 against 9, about 1/32 of the time.
-      expect(old).toBeGreaterThanOrEqual(0.6 * unknown);
+      expect(unknown).toBe(2 ** 9);
+      // Without making up the difference: 2^4, a thirty-second of it.
+      expect(old).toBe(unknown);
       expect(
         await raised.verify('violet anchor drizzle pumpkin', oldHash),
       ).toBe(true);
