@@ -2,26 +2,29 @@
 # The steps CI runs (.ci/run): npm ci, npm run build; then a runtime image
 # with production dependencies only, run as the unprivileged `node` user.
 # Configuration is the environment (docs/configuration.md).
+# Node 24 LTS, the runtime CI tests the service on besides Node 20 (package.json engines).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 and bcrypt compile from source: no prebuilt binary is downloaded.
+# Binaries come from npm packages and Debian only: better-sqlite3 compiles from
+# source (its installer would otherwise fetch a prebuilt one from GitHub);
+# bcrypt's Node-API binary ships inside its npm package.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm_config_build_from_source=better-sqlite3 npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The compilers are needed for the native modules only while installing: one layer adds and removes them.
+# The compilers are needed for better-sqlite3 only while installing: one layer adds and removes them.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
- && npm ci --omit=dev --no-audit --no-fund \
+ && npm_config_build_from_source=better-sqlite3 npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
  && apt-get purge -y python3 make g++ \
  && apt-get autoremove -y \
