@@ -1,12 +1,14 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { useContainer } from 'class-validator';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { requestLineLogger } from './logging/logging.module.js';
+import { logRequests } from './logging/request-log.js';
+import { sendSecurityHeaders } from './http/security-headers.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 import {
   sendClientError,
@@ -81,26 +83,11 @@ export async function configureApp(
     },
     { fallbackOnErrors: true },
   );
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // Swagger UI sets styles inline and draws icons from data: URIs.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        // TLS is the deployment's; upgrading would break plain-HTTP Swagger UI on a LAN host.
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
+  const fastify = app.getHttpAdapter().getInstance();
+  logRequests(fastify, requestLineLogger(), await app.resolve(PinoLogger));
+  sendSecurityHeaders(fastify);
   // The device cookie of the password grant (LoginDevices).
   await app.register(cookie);
-  const fastify = app.getHttpAdapter().getInstance();
   const config = app.get<ConfigService<AppConfig, true>>(ConfigService);
   fastify.trustProxies(
     proxyTrustOf(config.get('TRUST_PROXY', { infer: true })),

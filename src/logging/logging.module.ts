@@ -1,12 +1,10 @@
 import type { DynamicModule } from '@nestjs/common';
-import { RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { Params } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DestinationStream, Level } from 'pino';
-import { stdTimeFunctions } from 'pino';
+import type { DestinationStream, Level, Logger } from 'pino';
 import type { Options } from 'pino-http';
+import { destination as stdoutStream, pino, stdTimeFunctions } from 'pino';
 import type { AppConfig } from '../config/env.js';
 import { loggableUrl, REDACTED, REDACTED_PATHS } from './redaction.js';
 
@@ -21,9 +19,30 @@ const PINO_LEVELS: Record<AppConfig['LOG_LEVEL'], Level> = {
 };
 
 /**
- * One pino logger for the app: Nest's own logs, the services' and one line
- * per request, each carrying the request's `reqId` (assigned by Fastify, see
- * createHttpAdapter). JSON lines, except readable lines in development.
+ * The logger of the request lines (see logRequests), set with the app's.
+ * Process-wide for the same reason as nestjs-pino's root logger.
+ */
+let requestLines: Logger | undefined;
+
+/** The logger of the request lines, once the logging module has started. */
+export function requestLineLogger(): Logger {
+  if (requestLines === undefined) {
+    throw new Error('The logging module has not started yet');
+  }
+  return requestLines;
+}
+
+/**
+ * One pino logger for the app: Nest's own logs and the services', each
+ * carrying the request's `reqId` when logged while handling one (assigned
+ * by Fastify, see createHttpAdapter); and, beside it on the same stream, the
+ * request lines. JSON lines, except readable lines in development.
+ *
+ * nestjs-pino is kept for the app's logger (Nest's LoggerService contract,
+ * the `context` field, request-scoped loggers) but not its HTTP middleware:
+ * that ran pino-http through @fastify/middie on every request, with two
+ * child loggers and the wildcard redaction on each line. Fastify's own
+ * hooks write the request line instead (logRequests).
  *
  * @param destination where the lines go instead of stdout (tests read them),
  * formatted as NODE_ENV says.
@@ -36,53 +55,38 @@ export function loggingModule(destination?: DestinationStream): DynamicModule {
     useFactory: async (
       config: ConfigService<AppConfig, true>,
     ): Promise<Params> => {
-      const options = httpLoggerOptions(
-        config.get('LOG_LEVEL', { infer: true }),
-      );
       const stream =
         config.get('NODE_ENV', { infer: true }) === 'development'
           ? await prettyStream(destination)
-          : destination;
+          : (destination ?? stdoutStream({ dest: 1, sync: false }));
+      const level = PINO_LEVELS[config.get('LOG_LEVEL', { infer: true })];
+      requestLines ??= pino(
+        { level, timestamp: stdTimeFunctions.isoTime },
+        stream,
+      );
       return {
-        pinoHttp: stream ? [options, stream] : options,
-        // nestjs-pino's default, `{/*splat}`, matches no request under
-        // @fastify/middie 9.3, which prefixes it with a slash of its own.
-        forRoutes: [{ path: '/{*splat}', method: RequestMethod.ALL }],
+        pinoHttp: [appLoggerOptions(level), stream],
+        // No HTTP middleware: logRequests does its work from Fastify's hooks.
+        forRoutes: [],
       };
     },
   });
 }
 
-function httpLoggerOptions(logLevel: AppConfig['LOG_LEVEL']): Options {
+function appLoggerOptions(level: Level): Options {
   return {
-    level: PINO_LEVELS[logLevel],
+    level,
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: REDACTED },
-    // Lines logged while handling a request carry its id, not the whole request again.
-    quietReqLogger: true,
-    // The request line names the request; headers and bodies are never logged.
+    // A `req` or `res` logged by the app's code may be anything: only its name is kept.
     serializers: {
       req: (req: { method?: string; url?: string }) => ({
         method: req.method,
-        // A `req` logged by the app's code may be anything.
         url: typeof req.url === 'string' ? loggableUrl(req.url) : undefined,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, error) =>
-      error !== undefined || res.statusCode >= 500 ? 'error' : 'info',
-    customSuccessMessage: requestLine,
-    customErrorMessage: (req, res) => requestLine(req, res),
   };
-}
-
-function requestLine(
-  request: IncomingMessage,
-  response: ServerResponse,
-): string {
-  // Nest's middleware may shorten `url`; middie keeps the original.
-  const { originalUrl } = request as { originalUrl?: string };
-  return `${request.method} ${loggableUrl(originalUrl ?? request.url ?? '')} ${response.statusCode}`;
 }
 
 /**
@@ -99,7 +103,8 @@ async function prettyStream(
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',
     singleLine: true,
-    ignore: 'pid,hostname,context,req,res',
+    // The message names the request already; the route repeats it.
+    ignore: 'pid,hostname,context,req,res,route',
     messageFormat: '{if context}[{context}] {end}{msg}',
   });
 }

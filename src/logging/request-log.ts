@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { loggableUrl } from './redaction.js';
+
+/**
+ * One line per request, written by Fastify once the response is sent: its
+ * id, method, URL (query values hidden, see loggableUrl), route pattern,
+ * status and time. Every field is built here from values that cannot carry
+ * a secret, so the line skips the app logger's redaction and serializers,
+ * and no Express-style middleware runs.
+ *
+ * @param requestLines a logger without redaction, writing where the app's does.
+ * @param appLogger the app's logger: what the app logs while handling a
+ * request carries the request's id (the context lives until the response).
+ */
+export function logRequests(
+  fastify: FastifyInstance,
+  requestLines: Logger,
+  appLogger: PinoLogger,
+): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    appLogger.runInContext(done, { bindings: { reqId: request.id } });
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    writeRequestLine(requestLines, request, reply);
+    done();
+  });
+}
+
+function writeRequestLine(
+  log: Logger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const url = loggableUrl(request.url);
+  const { statusCode } = reply;
+  const line = {
+    reqId: request.id,
+    req: { method: request.method, url },
+    res: { statusCode },
+    // The pattern (`/users/:id`) groups requests; absent when no route matched.
+    route: request.routeOptions.url,
+    responseTime: Math.round(reply.elapsedTime),
+  };
+  const message = `${request.method} ${url} ${statusCode}`;
+  if (statusCode >= 500) log.error(line, message);
+  else log.info(line, message);
+}
