@@ -5,6 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { configureApp, createHttpAdapter } from './app.setup.js';
 import type { AppConfig } from './config/env.js';
+import { committedOpenApiDocument } from './swagger.js';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -12,8 +13,14 @@ async function bootstrap(): Promise<void> {
     createHttpAdapter(),
     { bufferLogs: true },
   );
-  await configureApp(app);
   const config = app.get<ConfigService<AppConfig, true>>(ConfigService);
+  await configureApp(
+    app,
+    // In development the document follows the code as it is edited.
+    config.get('NODE_ENV', { infer: true }) === 'production'
+      ? { openApiDocument: committedOpenApiDocument }
+      : {},
+  );
   await app.listen({
     port: config.get('PORT', { infer: true }),
     host: config.get('HOST', { infer: true }),
