@@ -30,6 +30,8 @@ RUN apt-get update \
  && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/dist ./dist
+# Served at /docs-json instead of building it at every start (src/swagger.ts).
+COPY openapi.json ./
 # Where the default SQLite database lives (DATABASE_URL=sqlite:./data/auth.sqlite); mount a volume here.
 RUN mkdir -p data && chown node:node data
 USER node

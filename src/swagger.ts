@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { readFile } from 'node:fs/promises';
 import { SCOPES } from './access/scopes.js';
 import metadata from './metadata.js';
 
@@ -87,6 +88,17 @@ export async function createOpenApiDocument(
     // The handler's name is the operationId: stable, and what generated clients call.
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
+}
+
+/**
+ * The committed openapi.json, for production: building the document from
+ * the code at every start cost a good part of the start and its memory,
+ * and CI proves the committed copy is the code's (test/operations.e2e-spec.ts).
+ * Beside src/ and dist/ alike, at the root of the project or the image.
+ */
+export async function committedOpenApiDocument(): Promise<OpenAPIObject> {
+  const file = new URL('../openapi.json', import.meta.url);
+  return JSON.parse(await readFile(file, 'utf8')) as OpenAPIObject;
 }
 
 export function setupSwaggerUi(

@@ -136,7 +136,7 @@ export class TokenGrantsService {
         : undefined;
 
     const rotation = await this.rotation.rotate(
-      refreshToken,
+      presented,
       client.clientId,
       user,
       actor,

@@ -1,7 +1,7 @@
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Global, Inject, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { isPostgresUrl } from '../database/database.options.js';
 import type { AppConfig } from '../config/env.js';
 
@@ -22,9 +22,13 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
     {
       provide: REDIS_CLIENT,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>): Redis | null => {
+      useFactory: async (
+        config: ConfigService<AppConfig, true>,
+      ): Promise<Redis | null> => {
         const url = config.get('REDIS_URL', { infer: true });
         if (url === undefined) return null;
+        // Loaded only when configured: a single instance never needs the client's code.
+        const { Redis } = await import('ioredis');
         const client = new Redis(url, {
           // A command while Redis is away fails at once instead of queueing
           // behind a reconnect, so a request is not held up by it.

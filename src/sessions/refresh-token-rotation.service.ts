@@ -2,19 +2,18 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull } from 'typeorm';
 import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
-import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction } from '../database/transaction.js';
 import { RefreshToken } from './refresh-token.entity.js';
-import { refreshTokenState } from './refresh-token-state.js';
 import { Session } from './session.entity.js';
 import { SessionEnder } from './session-ender.service.js';
 import type { SessionOwner } from './session-owner.js';
 import type { IssuedRefreshToken } from './session-starter.service.js';
+import type { PresentedRefreshToken } from './sessions.service.js';
 
 /** Why a refresh token cannot be exchanged. */
 export type RefreshFailure =
@@ -35,8 +34,6 @@ export class RefreshTokenRotation {
   // The context this warning has always been logged under: log searches and alerts filter on it.
   private readonly logger = new Logger('SessionsService');
   private readonly refreshTtlMs: number;
-  private readonly sessionById: PrimaryKeyLookup<Session>;
-  private readonly refreshTokenByHash: PrimaryKeyLookup<RefreshToken>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -45,47 +42,40 @@ export class RefreshTokenRotation {
     config: ConfigService<AppConfig, true>,
   ) {
     this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
-    this.sessionById = new PrimaryKeyLookup(dataSource, Session);
-    this.refreshTokenByHash = new PrimaryKeyLookup(dataSource, RefreshToken);
   }
 
   /**
    * Spends the presented token and issues its successor in one
-   * transaction. The spend is a conditional UPDATE, so of two concurrent
+   * transaction. `presented` is the token as the caller read it, with its
+   * session (SessionsService.presentedRefreshToken): the rotation does not
+   * read them again, since every write it depends on is conditional. The
+   * spend is `UPDATE … WHERE spentAt IS NULL`, so of two concurrent
    * refreshes with one token the database lets exactly one through; the
-   * other finds it spent, which is reuse. `owner`: the user the caller
-   * read for this token's session, whom the audit row of a reuse names.
+   * other finds it spent, which is reuse. The session is extended only
+   * while it has not ended, so a logout that lands after the read still
+   * wins. `owner`: the user the caller read for this token's session,
+   * whom the audit row of a reuse names.
    */
   async rotate(
-    refreshToken: string,
+    presented: PresentedRefreshToken | null,
     clientId: string,
     owner: SessionOwner | null,
     actor: Actor,
   ): Promise<RotationResult> {
-    const tokenHash = hashSecret(refreshToken);
+    if (presented === null) return { ok: false, reason: 'unknown' };
+    const { token, session, state } = presented;
+    // Another client learns nothing, not even that the session ended.
+    if (state === 'other_client') return { ok: false, reason: 'other_client' };
+    if (state === 'ended') return { ok: false, reason: 'ended', session };
     const now = new Date();
     const result = await inTransaction(
       this.dataSource,
       async (manager): Promise<RotationResult> => {
-        const presented = await this.refreshTokenByHash.find(
-          tokenHash,
-          manager,
-        );
-        const session =
-          presented &&
-          (await this.sessionById.find(presented.sessionId, manager));
-        if (!presented || !session) return { ok: false, reason: 'unknown' };
-        const state = refreshTokenState(presented, session, {
-          presentedBy: clientId,
-          now,
-        });
-        // Another client learns nothing, not even that the session ended.
-        if (state === 'other_client')
-          return { ok: false, reason: 'other_client' };
-        if (state === 'ended') return { ok: false, reason: 'ended', session };
-
         // An expired token is spent too: presented again, it is reuse like any other.
-        if (state === 'spent' || !(await this.spend(manager, tokenHash, now))) {
+        if (
+          state === 'spent' ||
+          !(await this.spend(manager, token.tokenHash, now))
+        ) {
           await this.ender.endWithin(
             manager,
             { id: session.id },
@@ -106,19 +96,23 @@ export class RefreshTokenRotation {
         if (state === 'expired')
           return { ok: false, reason: 'expired', session };
 
-        const successor = newSecret();
         const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
-        await manager.insert(RefreshToken, {
-          tokenHash: hashSecret(successor),
-          sessionId: session.id,
-          expiresAt,
-          spentAt: null,
-        });
-        await manager.update(
-          Session,
-          { id: session.id },
-          { lastUsedAt: now, expiresAt },
-        );
+        if (!(await this.extend(manager, session.id, now, expiresAt)))
+          return { ok: false, reason: 'ended', session };
+        const successor = newSecret();
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(RefreshToken)
+          .values({
+            tokenHash: hashSecret(successor),
+            sessionId: session.id,
+            expiresAt,
+            spentAt: null,
+          })
+          // Nothing reads the row back: TypeORM would SELECT its createdAt.
+          .updateEntity(false)
+          .execute();
         return {
           ok: true,
           session: { ...session, lastUsedAt: now, expiresAt },
@@ -132,6 +126,21 @@ export class RefreshTokenRotation {
       );
     }
     return result;
+  }
+
+  /** True when the session was extended; false when it ended since it was read. */
+  private async extend(
+    manager: EntityManager,
+    sessionId: string,
+    lastUsedAt: Date,
+    expiresAt: Date,
+  ): Promise<boolean> {
+    const update = await manager.update(
+      Session,
+      { id: sessionId, endedAt: IsNull() },
+      { lastUsedAt, expiresAt },
+    );
+    return update.affected === 1;
   }
 
   /** True when this call spent the token; false when another spent it first. */

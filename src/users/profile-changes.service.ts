@@ -81,7 +81,7 @@ export class ProfileChanges {
       'password_change',
       actor,
     );
-    const violation = this.policy.violation(newPassword, user.username);
+    const violation = await this.policy.violation(newPassword, user.username);
     if (violation !== null) {
       throw new ValidationProblemException([
         {

@@ -68,7 +68,7 @@ export class UserRegistration implements OnApplicationBootstrap {
       );
       return;
     }
-    const violation = this.policy.violation(password, username);
+    const violation = await this.policy.violation(password, username);
     if (violation !== null) {
       throw new Error(`Invalid configuration:\n  ADMIN_PASSWORD: ${violation}`);
     }

@@ -12,27 +12,38 @@ import { PasswordPolicy } from './password-policy.service.js';
  * `useContainer` in app.setup.ts) because the policy reads configuration.
  * The DTO names the sibling property holding the username, if any.
  */
-@ValidatorConstraint({ name: 'passwordPolicy' })
+@ValidatorConstraint({ name: 'passwordPolicy', async: true })
 @Injectable()
 export class PasswordPolicyConstraint implements ValidatorConstraintInterface {
+  /**
+   * class-validator asks for the message synchronously once validate() has
+   * resolved to false, so the violation validate() found is kept for it,
+   * by the DTO it was found in.
+   */
+  private readonly violations = new WeakMap<object, string>();
+
   constructor(private readonly policy: PasswordPolicy) {}
 
-  validate(password: unknown, args: ValidationArguments): boolean {
-    return (
-      typeof password === 'string' && this.violationOf(password, args) === null
-    );
+  async validate(
+    password: unknown,
+    args: ValidationArguments,
+  ): Promise<boolean> {
+    if (typeof password !== 'string') return false;
+    const violation = await this.violationOf(password, args);
+    if (violation === null) return true;
+    this.violations.set(args.object, violation);
+    return false;
   }
 
   defaultMessage(args: ValidationArguments): string {
-    const password: unknown = args.value;
-    if (typeof password !== 'string') return 'password must be a string';
-    return this.violationOf(password, args) ?? 'password is not allowed';
+    if (typeof args.value !== 'string') return 'password must be a string';
+    return this.violations.get(args.object) ?? 'password is not allowed';
   }
 
   private violationOf(
     password: string,
     args: ValidationArguments,
-  ): string | null {
+  ): Promise<string | null> {
     const [usernameProperty] = args.constraints as [string | undefined];
     const username: unknown =
       usernameProperty === undefined

@@ -1,9 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { MatchExtended } from '@zxcvbn-ts/core';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
-import * as zxcvbnEnglish from '@zxcvbn-ts/language-en';
+import type { MatchExtended, ZxcvbnFactory } from '@zxcvbn-ts/core';
 import type { AppConfig } from '../../config/env.js';
 import { normalizeUsername } from '../username.js';
 
@@ -52,18 +49,14 @@ const GUESSABLE_DICTIONARIES: Record<string, string> = {
 @Injectable()
 export class PasswordPolicy {
   private readonly minLength: number;
-  private readonly strength = new ZxcvbnFactory({
-    dictionary: zxcvbnCommon.dictionary,
-    graphs: zxcvbnCommon.adjacencyGraphs,
-    translations: zxcvbnEnglish.translations,
-  });
+  private strength?: Promise<ZxcvbnFactory>;
 
   constructor(config: ConfigService<AppConfig, true>) {
     this.minLength = config.get('PASSWORD_MIN_LENGTH', { infer: true });
   }
 
   /** Why this password may not be used, or `null` when it may. */
-  violation(password: string, username?: string): string | null {
+  async violation(password: string, username?: string): Promise<string | null> {
     const normalized = password.normalize('NFKC');
     const bytes = Buffer.byteLength(normalized, 'utf8');
     if (bytes > PASSWORD_MAX_BYTES) {
@@ -79,7 +72,8 @@ export class PasswordPolicy {
     ) {
       return 'password must not be the username';
     }
-    const result = this.strength.check(
+    const strength = await (this.strength ??= loadStrengthEstimator());
+    const result = strength.check(
       normalized,
       username === undefined ? [] : [normalizeUsername(username)],
     );
@@ -94,6 +88,24 @@ export class PasswordPolicy {
     if (reasons.size === 0) return null;
     return `password is too easy to guess: ${[...reasons].join('; ')}. Try a longer passphrase of unrelated words.`;
   }
+}
+
+/**
+ * The dictionaries are some 27 MB of heap and a good part of a cold start,
+ * and only registration and password changes need them: loaded at the
+ * first check, not at boot.
+ */
+async function loadStrengthEstimator(): Promise<ZxcvbnFactory> {
+  const [{ ZxcvbnFactory }, common, english] = await Promise.all([
+    import('@zxcvbn-ts/core'),
+    import('@zxcvbn-ts/language-common'),
+    import('@zxcvbn-ts/language-en'),
+  ]);
+  return new ZxcvbnFactory({
+    dictionary: common.dictionary,
+    graphs: common.adjacencyGraphs,
+    translations: english.translations,
+  });
 }
 
 function guessableBecause(match: MatchExtended): string {
