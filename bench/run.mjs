@@ -6,7 +6,8 @@
 import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
-import { execSync, spawn } from 'node:child_process';
+import pg from 'pg';
+import { execFileSync, execSync, spawn } from 'node:child_process';
 import {
   generateKeyPairSync,
   randomUUID,
@@ -22,6 +23,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +33,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const smoke =
   process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 const build = !process.argv.includes('--no-build');
+/** The value after a `--name` argument, if given. */
+const argument = (name) => {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+};
+/** `--postgres <url>` or TEST_DATABASE_URL: the service on PostgreSQL too. */
+const postgresUrl = argument('--postgres') ?? process.env.TEST_DATABASE_URL;
+/** `--node <binary>`: the ladder and the service again under another Node. */
+const otherNode = argument('--node');
+/** `--node24`: the same, under Node 24 through tools/with-node24 --native. */
+const node24 = process.argv.includes('--node24');
+/** Set by the parent for the pass under another Node: write there, then stop. */
+const runtimePassFile = argument('--runtime-pass');
+let runtimePassFailed = false;
 
 const BCRYPT_COST = 12;
 const CORES = availableParallelism();
@@ -57,6 +73,10 @@ const plan = smoke
       starts: 1,
       growth: [1_000],
       signMs: 100,
+      // The ladder and the peer: many servers, each measured only long enough to prove it answers.
+      sideBySide: 0.5,
+      sideBySideWarmup: 0.3,
+      settleTries: 5,
     }
   : {
       warmup: 3,
@@ -65,11 +85,22 @@ const plan = smoke
       starts: 3,
       growth: [1_000, 100_000],
       signMs: 1_000,
+      sideBySide: 3,
+      sideBySideWarmup: 1,
+      settleTries: 50,
     };
+
+/** Users, and tokens of theirs, that the ladder's /users/me cycles through. */
+const MANY_USERS = smoke ? 50 : 1_000;
+/** The open-loop arrival rates: well below every rung's closed-loop throughput. */
+const OPEN_LOOP_RATE = smoke ? 200 : 500;
+const STORM_PROBE_RATE = 50;
 
 const directory = mkdtempSync(join(tmpdir(), 'auth-bench-'));
 const databaseFile = join(directory, 'auth.sqlite');
 const children = new Set();
+/** What to undo at the end: the throwaway PostgreSQL databases. */
+const cleanups = [];
 
 const began = performance.now();
 function log(message) {
@@ -97,9 +128,33 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- processes
 
-/** Starts the production build and resolves once /health/ready answers. */
-async function startService() {
-  const logFile = openSync(join(directory, 'service.log'), 'a');
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The administrator the service seeds, who registers the bench's client. */
+const ADMIN = { username: 'bench-admin', password: PASSWORD };
+
+/**
+ * Starts the production build and resolves once /health/ready answers.
+ * The ladder's instances run on their own port and database, with a low
+ * bcrypt cost: they log in a thousand users, and their /users/me never
+ * hashes a password.
+ */
+async function startService({
+  port = SERVICE_PORT,
+  databaseUrl = `sqlite:${databaseFile}`,
+  bcryptCost = BCRYPT_COST,
+  name = 'service',
+} = {}) {
+  const logFile = openSync(join(directory, `${name}.log`), 'a');
   const started = performance.now();
   const child = spawn(process.execPath, [join(root, 'dist/main.js')], {
     cwd: root,
@@ -109,9 +164,11 @@ async function startService() {
       // Production logging, as deployed: info, one JSON line per request, to a file.
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
-      PORT: String(SERVICE_PORT),
-      DATABASE_URL: `sqlite:${databaseFile}`,
-      BCRYPT_COST: String(BCRYPT_COST),
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      BCRYPT_COST: String(bcryptCost),
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_PASSWORD: ADMIN.password,
       REGISTRATION: 'open',
       METRICS: 'off',
       // All load comes from one IP: the per-IP limits must not cut it.
@@ -128,8 +185,8 @@ async function startService() {
   child.stderr.on('data', (chunk) => (stderr += chunk));
   children.add(child);
   child.once('exit', () => children.delete(child));
-  serverPids.set(String(SERVICE_PORT), child.pid);
-  const base = `http://127.0.0.1:${SERVICE_PORT}`;
+  serverPids.set(String(port), child.pid);
+  const base = `http://127.0.0.1:${port}`;
   while (performance.now() - started < 20_000) {
     if (child.exitCode !== null)
       throw new Error(`the service exited: ${stderr}`);
@@ -167,16 +224,21 @@ async function stop(child) {
   await exited;
 }
 
-/** Linux's high-water mark of the process's resident set: its peak RSS. */
-function peakRssMb(pid) {
+/** A field of /proc/<pid>/status in MB: VmRSS now, VmHWM its peak so far. */
+function statusMb(pid, field) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    const kb = Number(
+      new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1],
+    );
     return Number.isFinite(kb) ? kb / 1024 : null;
   } catch {
     return null;
   }
 }
+
+/** Linux's high-water mark of the process's resident set: its peak RSS. */
+const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
 
 // ----------------------------------------------------------------- requests
 
@@ -251,6 +313,9 @@ async function cannon(options, seconds) {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / result.requests.total,
+    // The server's resident set as the phase ends, and its peak so far.
+    rssMb: statusMb(pid, 'VmRSS'),
+    peakRssMb: statusMb(pid, 'VmHWM'),
   };
 }
 
@@ -260,7 +325,7 @@ async function cannon(options, seconds) {
  */
 async function settle(url) {
   const pid = serverPids.get(new URL(url).port);
-  for (let tries = 0; tries < 50; tries += 1) {
+  for (let tries = 0; tries < plan.settleTries; tries += 1) {
     const before = cpuMs(pid);
     await sleep(200);
     if (!(cpuMs(pid) - before > 20)) return;
@@ -338,18 +403,98 @@ async function measureRefresh(label, base, pool) {
   return medianOf(rounds);
 }
 
-/** The login storm and, half a second into it, /users/me beside it. */
-async function measureDuringStorm(label, storm, probe) {
+/**
+ * The login storm and, half a second into it, /users/me beside it: in
+ * alternate rounds closed-loop (50 connections as fast as they go) and at a
+ * fixed arrival rate (open loop: what a client sending at a steady pace sees).
+ */
+async function measureDuringStorm(label, storm, probe, tokens) {
   log(label);
   const rounds = [];
+  const openRounds = [];
   for (let round = 0; round < plan.rounds; round += 1) {
     const stormRun = cannon(storm, plan.duration + 1);
     await sleep(500);
     rounds.push(await cannon(probe, plan.duration));
     await stormRun;
     await settle(storm.url);
+    const openStorm = cannon(storm, plan.duration + 1);
+    await sleep(500);
+    openRounds.push(
+      await openLoop(probe.url, tokens, STORM_PROBE_RATE, plan.duration),
+    );
+    await openStorm;
+    await settle(storm.url);
   }
-  return medianOf(rounds);
+  return { ...medianOf(rounds), openLoop: medianOf(openRounds) };
+}
+
+// ------------------------------------------------------------- open loop
+
+/**
+ * GET requests sent at a fixed rate whatever the answers do, each one's
+ * latency counted from when it was due, not when it left: a slow server
+ * cannot hide its queue by slowing the load down (closed loops can). The
+ * tokens are cycled, one per request.
+ */
+async function openLoop(url, tokens, rate, seconds) {
+  const pid = serverPids.get(new URL(url).port);
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 512 });
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies = [];
+  let errors = 0;
+  const pending = [];
+  const cpuBefore = cpuMs(pid);
+  const started = performance.now();
+  for (let sent = 0; sent < total;) {
+    const now = performance.now();
+    for (; sent < total && started + (sent * 1000) / rate <= now; sent += 1) {
+      const due = started + (sent * 1000) / rate;
+      const token = tokens[sent % tokens.length];
+      pending.push(
+        new Promise((resolve) => {
+          const request = httpGet(
+            url,
+            { agent, headers: { authorization: `Bearer ${token}` } },
+            (response) => {
+              response.resume();
+              response.once('end', () => {
+                if (response.statusCode === 200)
+                  latencies.push(performance.now() - due);
+                else errors += 1;
+                resolve();
+              });
+            },
+          );
+          request.once('error', () => {
+            errors += 1;
+            resolve();
+          });
+        }),
+      );
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (share) =>
+    latencies.length === 0
+      ? NaN
+      : latencies[
+          Math.min(latencies.length - 1, Math.floor(share * latencies.length))
+        ];
+  return {
+    rate,
+    rps: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: latencies.at(-1) ?? NaN,
+    errors,
+    cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / total,
+    rssMb: statusMb(pid, 'VmRSS'),
+  };
 }
 
 // ------------------------------------------------------ the machine's limits
@@ -473,6 +618,450 @@ function seedUsers(total, template) {
   return `seeded-${total - 1}`;
 }
 
+// ------------------------------------------------------------------ ladder
+
+/**
+ * The component ladder: the same GET /users/me work on ever more of the
+ * service's stack, one layer per rung, so each layer's cost is a difference
+ * of two measured rungs. Every rung cycles through MANY_USERS users' tokens.
+ */
+const RUNGS = [
+  {
+    key: 'floor',
+    name: 'floor: node:http, RS256 verify, Map',
+    file: 'bench/floor.mjs',
+  },
+  {
+    key: 'fastify',
+    name: 'bare Fastify, same work',
+    file: 'bench/ladder/fastify.mjs',
+  },
+  {
+    key: 'nest',
+    name: '+ Nest (platform-fastify)',
+    file: 'bench/ladder/nest.mjs',
+  },
+  {
+    key: 'guard',
+    name: '+ Passport JWT guard',
+    file: 'bench/ladder/nest-guard.mjs',
+  },
+  {
+    key: 'lookup',
+    name: '+ SQLite read by primary key',
+    file: 'bench/ladder/nest-lookup.mjs',
+  },
+  {
+    key: 'helmet',
+    name: '+ @fastify/helmet',
+    file: 'bench/ladder/nest-helmet.mjs',
+  },
+  {
+    key: 'log',
+    name: '+ a pino request line',
+    file: 'bench/ladder/nest-log.mjs',
+  },
+];
+
+async function startRung(rung) {
+  const tokensFile = join(directory, `${rung.key}.tokens.json`);
+  const child = spawn(process.execPath, [join(root, rung.file)], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LADDER_USERS: String(MANY_USERS),
+      LADDER_TOKENS_FILE: tokensFile,
+      LADDER_LOG_FILE: join(directory, `${rung.key}.log`),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const line = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (chunk) => resolve(String(chunk)));
+    child.once('exit', () => reject(new Error(`${rung.file} exited`)));
+  });
+  const { port, token } = JSON.parse(line);
+  serverPids.set(String(port), child.pid);
+  const tokens = token ? [token] : JSON.parse(readFileSync(tokensFile, 'utf8'));
+  return { ...rung, child, base: `http://127.0.0.1:${port}`, tokens };
+}
+
+/**
+ * Copies of one registered user's row, so the seeded users look as the
+ * service writes them, on SQLite or PostgreSQL.
+ */
+async function seedCopies(databaseUrl, templateName, total) {
+  const copy = (row, index) => ({
+    ...row,
+    id: randomUUID(),
+    username: `many-${index}`,
+  });
+  if (databaseUrl.startsWith('sqlite:')) {
+    const database = new Database(databaseUrl.slice('sqlite:'.length));
+    database.pragma('busy_timeout = 5000');
+    const template = database
+      .prepare('SELECT * FROM users WHERE username = ?')
+      .get(templateName);
+    const columns = Object.keys(template);
+    const insert = database.prepare(
+      `INSERT INTO users (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+    );
+    database.transaction(() => {
+      for (let index = 0; index < total; index += 1)
+        insert.run(copy(template, index));
+    })();
+    database.close();
+    return;
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const template = (
+      await client.query('SELECT * FROM users WHERE username = $1', [
+        templateName,
+      ])
+    ).rows[0];
+    const columns = Object.keys(template);
+    for (let from = 0; from < total; from += 200) {
+      const rows = [];
+      for (let index = from; index < Math.min(total, from + 200); index += 1)
+        rows.push(copy(template, index));
+      const values = rows.flatMap((row) => columns.map((c) => row[c]));
+      const placeholders = rows.map(
+        (_, r) =>
+          `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`,
+      );
+      await client.query(
+        `INSERT INTO users (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${placeholders.join(', ')}`,
+        values,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** A throwaway database on the PostgreSQL server, dropped at the end. */
+async function throwawayPostgres(serverUrl) {
+  const name = `auth_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.end();
+  });
+  return url.toString();
+}
+
+/**
+ * The full service as a rung: its own instance and database, MANY_USERS
+ * users each logged in once, so every request is a distinct user and session.
+ */
+async function startServiceRung(key, name, databaseUrl) {
+  const service = await startService({
+    port: await freePort(),
+    databaseUrl,
+    bcryptCost: 4,
+    name: key,
+  });
+  await register(service.base, 'many-template');
+  await seedCopies(databaseUrl, 'many-template', MANY_USERS - 1);
+  const usernames = [
+    'many-template',
+    ...Array.from({ length: MANY_USERS - 1 }, (_, index) => `many-${index}`),
+  ];
+  const tokens = [];
+  for (let from = 0; from < usernames.length; from += 8) {
+    const batch = await Promise.all(
+      usernames
+        .slice(from, from + 8)
+        .map((username) => login(service.base, username)),
+    );
+    tokens.push(...batch.map((answer) => answer.access_token));
+  }
+  return { key, name, ...service, tokens };
+}
+
+/** /users/me, each request the next of the rung's tokens. */
+const usersMeCycling = (base, tokens) => {
+  let next = 0;
+  return {
+    url: `${base}/users/me`,
+    connections: ME_CONNECTIONS,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({
+          ...request,
+          headers: {
+            ...request.headers,
+            authorization: `Bearer ${tokens[next++ % tokens.length]}`,
+          },
+        }),
+      },
+    ],
+  };
+};
+
+/**
+ * Warm-ups, then rounds in which every entry runs once in turn: a
+ * neighbour's burst of load on the shared machine then lands on all of
+ * them alike, and the medians and their ratios compare like with like.
+ */
+async function alternate(label, entries, { open } = {}) {
+  log(label);
+  for (const entry of entries)
+    await cannon(entry.options, plan.sideBySideWarmup);
+  const rounds = Object.fromEntries(entries.map((entry) => [entry.key, []]));
+  const openRounds = Object.fromEntries(
+    entries.map((entry) => [entry.key, []]),
+  );
+  for (let round = 0; round < plan.rounds; round += 1) {
+    for (const entry of entries) {
+      await settle(entry.options.url);
+      rounds[entry.key].push(await cannon(entry.options, plan.sideBySide));
+      if (open) {
+        await settle(entry.options.url);
+        openRounds[entry.key].push(
+          await openLoop(
+            entry.options.url,
+            entry.tokens,
+            open,
+            plan.sideBySide,
+          ),
+        );
+      }
+    }
+  }
+  return Object.fromEntries(
+    entries.map((entry) => [
+      entry.key,
+      {
+        name: entry.name,
+        ...medianOf(rounds[entry.key]),
+        ...(open ? { openLoop: medianOf(openRounds[entry.key]) } : {}),
+        peakRssMb: peakRssMb(serverPids.get(new URL(entry.options.url).port)),
+      },
+    ]),
+  );
+}
+
+/** The ladder, the full service on SQLite and, when given, on PostgreSQL. */
+async function measureLadder() {
+  const rungs = await Promise.all(RUNGS.map(startRung));
+  log(`the full service with ${MANY_USERS} users, logged in`);
+  rungs.push(
+    await startServiceRung(
+      'service',
+      'the full service (node dist/main.js), SQLite',
+      `sqlite:${join(directory, 'ladder.sqlite')}`,
+    ),
+  );
+  if (postgresUrl) {
+    rungs.push(
+      await startServiceRung(
+        'postgres',
+        'the full service, PostgreSQL',
+        await throwawayPostgres(postgresUrl),
+      ),
+    );
+  }
+  const results = await alternate(
+    `the ladder: GET /users/me, ${MANY_USERS} users, closed loop and at ${OPEN_LOOP_RATE}/s`,
+    rungs.map((rung) => ({
+      ...rung,
+      options: usersMeCycling(rung.base, rung.tokens),
+    })),
+    { open: OPEN_LOOP_RATE },
+  );
+  await Promise.all(rungs.map((rung) => stop(rung.child)));
+  return results;
+}
+
+// ------------------------------------------------------------------- peer
+
+/** The bench's confidential client on the service, registered by the admin. */
+async function registerClient(base) {
+  const admin = await login(base, ADMIN.username);
+  const response = await fetch(`${base}/clients`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${admin.access_token}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({
+      name: 'bench-client',
+      allowedScopes: ['users:read'],
+      allowedGrantTypes: ['client_credentials'],
+    }),
+  });
+  if (response.status !== 201)
+    throw new Error(`POST /clients answered ${response.status}`);
+  const { id, clientSecret } = await response.json();
+  return basic(id, clientSecret);
+}
+
+/** RFC 6749 §2.3.1: client_secret_basic, each part form-encoded. */
+const basic = (id, secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+async function postForm(url, authorization, form) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: authorization, ...FORM },
+    body: new URLSearchParams(form),
+  });
+  if (response.status !== 200)
+    throw new Error(`POST ${url} answered ${response.status}`);
+  return response.json();
+}
+
+const PEER_CONNECTIONS = 10;
+const formPost = (url, authorization, body) => ({
+  url,
+  method: 'POST',
+  connections: PEER_CONNECTIONS,
+  headers: { Authorization: authorization, ...FORM },
+  body,
+});
+
+/**
+ * node-oidc-provider 9 beside the service: client_credentials tokens (RS256
+ * JWTs on both sides) and introspection, in alternated rounds.
+ */
+async function measurePeer(base) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bench/peer/oidc-provider.mjs')],
+    {
+      cwd: root,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const peer = JSON.parse(
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', (chunk) => resolve(String(chunk)));
+      child.once('exit', () => reject(new Error('oidc-provider exited')));
+    }),
+  );
+  serverPids.set(String(port), child.pid);
+  const peerBase = `http://127.0.0.1:${port}`;
+  const peerAuth = basic(peer.clientId, peer.clientSecret);
+  const hereAuth = await registerClient(base);
+
+  const hereToken = (
+    await postForm(`${base}/auth/token`, hereAuth, {
+      grant_type: 'client_credentials',
+    })
+  ).access_token;
+  const thereJwt = (
+    await postForm(`${peerBase}/token`, peerAuth, {
+      grant_type: 'client_credentials',
+      scope: 'api',
+    })
+  ).access_token;
+  if (thereJwt.split('.').length !== 3)
+    throw new Error('the peer did not issue a JWT access token');
+  const thereOpaque = (
+    await postForm(`${peerBase}/token`, peerAuth, {
+      grant_type: 'client_credentials',
+      scope: 'api',
+      resource: peer.opaqueResource,
+    })
+  ).access_token;
+
+  const tokens = await alternate(
+    'peer: client_credentials, here and node-oidc-provider',
+    [
+      {
+        key: 'here',
+        options: formPost(
+          `${base}/auth/token`,
+          hereAuth,
+          'grant_type=client_credentials',
+        ),
+      },
+      {
+        key: 'there',
+        options: formPost(
+          `${peerBase}/token`,
+          peerAuth,
+          'grant_type=client_credentials&scope=api',
+        ),
+      },
+    ],
+  );
+  const introspection = await alternate(
+    'peer: introspection, here and node-oidc-provider',
+    [
+      {
+        key: 'here',
+        options: formPost(
+          `${base}/auth/introspect`,
+          hereAuth,
+          `token=${encodeURIComponent(hereToken)}`,
+        ),
+      },
+      {
+        key: 'there',
+        options: formPost(
+          `${peerBase}/token/introspection`,
+          peerAuth,
+          `token=${encodeURIComponent(thereOpaque)}`,
+        ),
+      },
+    ],
+  );
+  const peerPeakRssMb = peakRssMb(child.pid);
+  await stop(child);
+  return {
+    tokens,
+    introspection,
+    peerPeakRssMb,
+    servicePeakRssMb: peakRssMb(serverPids.get(new URL(base).port)),
+  };
+}
+
+// ---------------------------------------------------------- other runtime
+
+/**
+ * The ladder again under another Node, in a child bench process on that
+ * Node (`--runtime-pass`), after every Node 20 server has stopped:
+ * better-sqlite3 is built for one Node ABI, and tools/with-node24 --native
+ * swaps node_modules' build for Node 24's while its command runs.
+ */
+async function measureOtherRuntime() {
+  const file = join(directory, 'runtime-pass.json');
+  const passArguments = [
+    join(root, 'bench/run.mjs'),
+    '--no-build',
+    '--runtime-pass',
+    file,
+    ...(smoke ? ['--smoke'] : []),
+    ...(postgresUrl ? ['--postgres', postgresUrl] : []),
+  ];
+  const [command, commandArguments] = otherNode
+    ? [otherNode, passArguments]
+    : [join(root, 'tools/with-node24'), ['--native', 'node', ...passArguments]];
+  log(`the ladder again: ${command} ${commandArguments.slice(0, 2).join(' ')}`);
+  execFileSync(command, commandArguments, {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
 // -------------------------------------------------------------------- report
 
 /**
@@ -492,6 +1081,20 @@ function brokenMeasurements(results) {
       ]),
     ),
   };
+  for (const [key, rung] of Object.entries(results.ladder)) {
+    answered[`ladder ${key}`] = rung;
+    answered[`ladder ${key} at a fixed rate`] = rung.openLoop;
+  }
+  for (const [key, rung] of Object.entries(results.otherRuntime?.ladder ?? {}))
+    answered[`${results.otherRuntime.node} ladder ${key}`] = rung;
+  answered['client_credentials here'] = results.peer.tokens.here;
+  answered['client_credentials, node-oidc-provider'] =
+    results.peer.tokens.there;
+  answered['introspection here'] = results.peer.introspection.here;
+  answered['introspection, node-oidc-provider'] =
+    results.peer.introspection.there;
+  answered['/users/me at a fixed rate during the storm'] =
+    results.storm.openLoop;
   const problems = Object.entries(answered)
     .filter(([, result]) => !(result.rps > 0))
     .map(([name]) => `${name}: no successful answer`);
@@ -625,6 +1228,48 @@ function report(results) {
       `p99 ${ms(growth.login.p99)}`,
     );
   }
+  const peerRow = (metric, here, there) =>
+    row(
+      metric,
+      perSecond(here.rps),
+      `node-oidc-provider ${perSecond(there.rps)}`,
+      `${(here.rps / there.rps).toFixed(2)}×`,
+      `CPU ${cpu(here.cpuMsPerRequest)} vs ${cpu(there.cpuMsPerRequest)}; p99 ${ms(here.p99)} vs ${ms(there.p99)}`,
+    );
+  peerRow(
+    `client_credentials, client_secret_basic, RS256 JWT, ${PEER_CONNECTIONS} conn`,
+    r.peer.tokens.here,
+    r.peer.tokens.there,
+  );
+  peerRow(
+    `introspection (here its JWT, there its opaque token), ${PEER_CONNECTIONS} conn`,
+    r.peer.introspection.here,
+    r.peer.introspection.there,
+  );
+  row(
+    'RSS after the client_credentials rounds, service vs node-oidc-provider',
+    `${r.peer.tokens.here.rssMb?.toFixed(0)} MB`,
+    `node-oidc-provider ${r.peer.tokens.there.rssMb?.toFixed(0)} MB`,
+    `${(r.peer.tokens.here.rssMb / r.peer.tokens.there.rssMb).toFixed(2)}×`,
+    `peaks: service ${r.peer.servicePeakRssMb?.toFixed(0)} MB (whole run), peer ${r.peer.peerPeakRssMb?.toFixed(0)} MB`,
+  );
+  row(
+    `GET /users/me at ${STORM_PROBE_RATE}/s (open loop) during a login storm`,
+    `p50 ${ms(r.storm.openLoop.p50)} / p99 ${ms(r.storm.openLoop.p99)}`,
+    `max ${ms(r.storm.openLoop.max)}`,
+    '',
+    verdict(r.storm.openLoop.p99 <= 25, 'p99 ≤ 25 ms'),
+  );
+  if (r.ladder.postgres) {
+    const ratio = r.ladder.postgres.rps / r.ladder.service.rps;
+    row(
+      `GET /users/me on PostgreSQL, ${MANY_USERS} users`,
+      perSecond(r.ladder.postgres.rps),
+      `SQLite ${perSecond(r.ladder.service.rps)}`,
+      percent(ratio),
+      verdict(ratio >= 0.7, '≥ 70 %'),
+    );
+  }
   const widths = [0, 1, 2, 3, 4].map((column) =>
     Math.max(
       ...rows.map((cells) => cells[column].length),
@@ -637,10 +1282,80 @@ function report(results) {
     line(['measure', 'service', 'reference', 'ratio', 'target']),
     line(widths.map((width) => '-'.repeat(width))),
     ...rows.map(line),
+    '',
+    ladderTable(r.ladder, process.version),
+    ...(r.otherRuntime
+      ? ['', ladderTable(r.otherRuntime.ladder, r.otherRuntime.node, r.ladder)]
+      : []),
   ].join('\n');
 }
 
+/** A Markdown table of cells, the columns padded to line up. */
+function markdown(header, rows) {
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((cells) => cells[column].length)),
+  );
+  const line = (cells) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`;
+  return [header, widths.map((width) => '-'.repeat(width)), ...rows]
+    .map(line)
+    .join('\n');
+}
+
+/**
+ * Each rung with what it adds over the one before, in CPU per request (the
+ * figure a busy machine moves least); against Node 20's, when `base` is given.
+ */
+function ladderTable(ladder, node, base) {
+  const entries = Object.entries(ladder);
+  const floor = ladder.floor;
+  const rows = entries.map(([key, rung], index) => {
+    const previous = index > 0 ? entries[index - 1][1] : undefined;
+    const added =
+      previous && key !== 'postgres'
+        ? rung.cpuMsPerRequest - previous.cpuMsPerRequest
+        : NaN;
+    return [
+      rung.name,
+      perSecond(rung.rps),
+      percent(rung.rps / floor.rps),
+      cpu(rung.cpuMsPerRequest),
+      Number.isFinite(added) ? `${added >= 0 ? '+' : ''}${cpu(added)}` : '',
+      `${ms(rung.p50)} / ${ms(rung.p99)}`,
+      `${ms(rung.openLoop.p50)} / ${ms(rung.openLoop.p99)}`,
+      rung.peakRssMb === null ? 'n/a' : `${rung.peakRssMb.toFixed(0)} MB`,
+      ...(base ? [percent(rung.rps / base[key]?.rps)] : []),
+    ];
+  });
+  return (
+    `Ladder, Node ${node}: GET /users/me over ${MANY_USERS} users' tokens, ${ME_CONNECTIONS} conn; open loop at ${OPEN_LOOP_RATE}/s\n\n` +
+    markdown(
+      [
+        'rung',
+        'req/s',
+        'of floor',
+        'CPU/req',
+        'layer adds',
+        'p50 / p99',
+        `p50 / p99 at ${OPEN_LOOP_RATE}/s`,
+        'peak RSS',
+        ...(base ? ['of Node 20'] : []),
+      ],
+      rows,
+    )
+  );
+}
+
 // ---------------------------------------------------------------------- run
+
+/** The pass under another Node: the ladder only, written for the parent. */
+async function runtimePass() {
+  const ladder = await measureLadder();
+  writeFileSync(
+    runtimePassFile,
+    JSON.stringify({ node: process.version, ladder }),
+  );
+}
 
 async function main() {
   const machine = {
@@ -715,6 +1430,7 @@ async function main() {
     'service: GET /users/me during a login storm',
     passwordGrant(base, 'bench-user'),
     usersMe(base, accessToken),
+    [accessToken],
   );
 
   log('logging in the refresh-token sessions');
@@ -751,6 +1467,21 @@ async function main() {
     });
   }
 
+  const peer = await measurePeer(base);
+  const servicePeakRssMb = peakRssMb(service.child.pid);
+  await stop(service.child);
+  const ladder = await measureLadder();
+  let otherRuntime;
+  if (otherNode || node24) {
+    try {
+      otherRuntime = await measureOtherRuntime();
+    } catch (error) {
+      // The Node 20 figures still stand; the smoke check below fails the run.
+      log(`PROBLEM the pass under the other Node failed: ${error.message}`);
+      runtimePassFailed = true;
+    }
+  }
+
   const results = {
     smoke,
     machine: {
@@ -767,7 +1498,7 @@ async function main() {
       ...plan,
     },
     coldStart,
-    peakRssMb: peakRssMb(service.child.pid),
+    peakRssMb: servicePeakRssMb,
     signing,
     bcrypt: {
       opsPerSecond: bcryptLimit.opsPerSecond,
@@ -780,8 +1511,10 @@ async function main() {
     storm,
     refresh,
     growth,
+    peer,
+    ladder,
+    ...(otherRuntime ? { otherRuntime } : {}),
   };
-  await stop(service.child);
   results.totalSeconds = (performance.now() - began) / 1000;
 
   const table = report(results);
@@ -808,12 +1541,17 @@ async function main() {
   const problems = brokenMeasurements(results);
   for (const problem of problems) log(`PROBLEM ${problem}`);
   // A smoke proves the script works; a full run reports its figures whatever they are.
-  if (smoke && problems.length > 0) process.exitCode = 1;
+  if (smoke && (problems.length > 0 || runtimePassFailed)) process.exitCode = 1;
 }
 
 try {
-  await main();
+  const reprint = argument('--report');
+  if (reprint) {
+    // Prints the table of a run's JSON again, e.g. after the table changed.
+    console.log(report(JSON.parse(readFileSync(reprint, 'utf8'))));
+  } else await (runtimePassFile ? runtimePass() : main());
 } finally {
   await Promise.all([...children].map(stop));
+  for (const cleanup of cleanups) await cleanup().catch(() => {});
   rmSync(directory, { recursive: true, force: true });
 }
