@@ -653,7 +653,7 @@ const RUNGS = [
   },
   {
     key: 'helmet',
-    name: '+ @fastify/helmet',
+    name: '+ helmet headers (computed once)',
     file: 'bench/ladder/nest-helmet.mjs',
   },
   {
@@ -1131,7 +1131,8 @@ function report(results) {
     perSecond(r.usersMe.rps),
     `floor ${perSecond(r.floor.rps)}`,
     percent(meRatio),
-    verdict(meRatio >= 0.6, `≥ 60 %`),
+    // Issue 15: at least half the floor; 60 % is the goal behind it.
+    verdict(meRatio >= 0.5, `≥ 50 % (goal 60 %)`),
   );
   row(
     'GET /users/me: p50 / p99',
@@ -1174,7 +1175,8 @@ function report(results) {
     ms(r.storm.p99),
     `idle ${ms(r.usersMe.p99)}; floor under bcrypt load ${ms(r.floorUnderLoad.p99)}`,
     `${(r.storm.p99 / r.usersMe.p99).toFixed(1)}× idle`,
-    verdict(r.storm.p99 <= 50, 'p99 ≤ 50 ms'),
+    // Closed loop: the requests queue behind each other; the open-loop row below is the target.
+    '',
   );
   row(
     'GET /users/me req/s during a login storm',
@@ -1189,7 +1191,7 @@ function report(results) {
     perSecond(r.refresh.rps),
     `RS256 signing ceiling ${perSecond(r.signing.rs256SignPerSecond)}`,
     percent(refreshRatio),
-    verdict(refreshRatio >= 0.6, '≥ 60 %'),
+    verdict(refreshRatio >= 0.5, '≥ 50 %'),
   );
   row(
     'refresh grant: p50 / p99; CPU per request',
@@ -1228,23 +1230,26 @@ function report(results) {
       `p99 ${ms(growth.login.p99)}`,
     );
   }
-  const peerRow = (metric, here, there) =>
+  /** The service against the peer, judged at `atLeast` × the peer's rate (issue 15). */
+  const peerRow = (metric, here, there, atLeast) =>
     row(
       metric,
       perSecond(here.rps),
       `node-oidc-provider ${perSecond(there.rps)}`,
       `${(here.rps / there.rps).toFixed(2)}×`,
-      `CPU ${cpu(here.cpuMsPerRequest)} vs ${cpu(there.cpuMsPerRequest)}; p99 ${ms(here.p99)} vs ${ms(there.p99)}`,
+      `${verdict(here.rps >= atLeast * there.rps, `≥ ${atLeast.toFixed(1)}×`)}; CPU ${cpu(here.cpuMsPerRequest)} vs ${cpu(there.cpuMsPerRequest)}; p99 ${ms(here.p99)} vs ${ms(there.p99)}`,
     );
   peerRow(
     `client_credentials, client_secret_basic, RS256 JWT, ${PEER_CONNECTIONS} conn`,
     r.peer.tokens.here,
     r.peer.tokens.there,
+    1.0,
   );
   peerRow(
     `introspection (here its JWT, there its opaque token), ${PEER_CONNECTIONS} conn`,
     r.peer.introspection.here,
     r.peer.introspection.there,
+    0.8,
   );
   row(
     'RSS after the client_credentials rounds, service vs node-oidc-provider',

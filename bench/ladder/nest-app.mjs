@@ -2,7 +2,8 @@
 // layers it adds, so that between two neighbouring rungs exactly one thing
 // differs. Plain JS, so the decorators are applied as functions.
 import 'reflect-metadata';
-import helmet from '@fastify/helmet';
+// The service's own security headers, as the build has them (npm run build first).
+import { sendSecurityHeaders } from '../../dist/http/security-headers.js';
 import {
   Controller,
   Get,
@@ -80,22 +81,8 @@ export async function startNestRung(layers) {
     logger: false,
   });
   if (layers.helmet) {
-    // The service's options (src/app.setup.ts).
-    await app.register(helmet, {
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          upgradeInsecureRequests: null,
-        },
-      },
-    });
+    // helmet's headers with the service's options, computed once (src/http/security-headers.ts).
+    sendSecurityHeaders(adapter.getInstance());
   }
   if (layers.log) {
     // One pino line per request, as a deployment writes it: to a file.

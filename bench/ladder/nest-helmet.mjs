@@ -1,4 +1,4 @@
-// Rung 5: + @fastify/helmet with the service's options.
+// Rung 5: + helmet's headers with the service's options, computed once as the service does.
 import { startNestRung } from './nest-app.mjs';
 
 await startNestRung({ guard: true, lookup: true, helmet: true });
