@@ -45,14 +45,17 @@ export class TokenGrantsService {
     private readonly events: SecurityEvents,
   ) {}
 
-  /** RFC 6749 §4.3: the resource owner's own credentials start a session. */
+  /**
+   * RFC 6749 §4.3: the resource owner's own credentials start a session.
+   * PasswordGrantGuard has already refused what does not depend on the user
+   * (checkPasswordGrantRequest), before the password was checked.
+   */
   async passwordGrant(
     user: User,
     client: AuthenticatedClient,
     requestedScope: string | undefined,
     actor: Actor,
   ): Promise<TokenResponseDto> {
-    checkPasswordGrantRequest(client, requestedScope);
     // A registered client gets no more than it was registered for, whoever logs in through it.
     const allowed = narrowScopes(
       scopesForRoles(user.roles),
