@@ -22,6 +22,21 @@ export abstract class AccessTokenVerification {
   /** The public key for the token's `kid`; rejects with UnacceptableTokenHeader. */
   abstract verificationKeyFor(rawToken: string): Promise<KeyObject>;
 
+  /**
+   * The claims of a token whose signature was checked before, if it has not
+   * expired and its header still passes verificationKeyFor (which rejects
+   * as it does); undefined when the signature must be checked.
+   */
+  abstract previouslyVerified(
+    rawToken: string,
+  ): Promise<Partial<AccessTokenClaims> | undefined>;
+
+  /** Remembers a token whose signature has just been checked. */
+  abstract rememberVerified(
+    rawToken: string,
+    claims: Partial<AccessTokenClaims>,
+  ): void;
+
   /** Who a token with a valid signature speaks for, if it still stands. */
   abstract principalFor(
     claims: Partial<AccessTokenClaims>,

@@ -4,6 +4,11 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AccessPrincipal, AccessTokenClaims } from './access-principal.js';
 import { AccessTokenVerification } from './access-token-verification.js';
 
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+
+/** passport-jwt's typings say Express; the extractor reads only the headers, which Fastify's request has too. */
+type PassportRequest = Parameters<Strategy['authenticate']>[0];
+
 /**
  * Verifies bearer access tokens for the guard: the algorithm is pinned
  * (never read from the token), the key is chosen by `kid` among this
@@ -14,7 +19,7 @@ import { AccessTokenVerification } from './access-token-verification.js';
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly verifier: AccessTokenVerification) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
       secretOrKeyProvider: (_request: unknown, rawToken: string, done) => {
         verifier.verificationKeyFor(rawToken).then(
           // jsonwebtoken takes a KeyObject; the typings still say PEM string or Buffer.
@@ -25,10 +30,38 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       algorithms: [verifier.algorithm],
       issuer: verifier.issuer,
       audience: verifier.audience,
+      passReqToCallback: true,
     });
   }
 
-  validate(claims: Partial<AccessTokenClaims>): Promise<AccessPrincipal> {
+  /**
+   * A token whose signature this instance checked before skips only that
+   * check (the verifier's VerifiedTokenCache); its header, `exp` and whom it
+   * speaks for are checked again, as passport-jwt would.
+   */
+  override authenticate(request: PassportRequest, options?: object): void {
+    const token = bearerToken(request);
+    if (token === null) return super.authenticate(request, options);
+    this.verifier.previouslyVerified(token).then(
+      (claims) => {
+        if (claims === undefined) return super.authenticate(request, options);
+        this.verifier.principalFor(claims).then(
+          (principal) => this.success(principal),
+          (error: unknown) => this.error(error as Error),
+        );
+      },
+      // As passport-jwt answers a refusal of secretOrKeyProvider.
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  /** passport-jwt's callback, once jsonwebtoken has verified the token. */
+  validate(
+    request: PassportRequest,
+    claims: Partial<AccessTokenClaims>,
+  ): Promise<AccessPrincipal> {
+    const token = bearerToken(request);
+    if (token !== null) this.verifier.rememberVerified(token, claims);
     return this.verifier.principalFor(claims);
   }
 }

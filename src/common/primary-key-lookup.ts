@@ -4,20 +4,18 @@ import type {
   EntityMetadata,
   ObjectLiteral,
 } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import { hydrate, PreparedRead, storedColumns } from './prepared-read.js';
 
 /**
  * One row by primary key, with its SQL written once from the entity's
- * metadata. The bearer guard loads the user and the session on every
- * request; TypeORM's `findOneBy` builds, rewrites and aliases that query
- * anew each time, which cost several times the query itself (see the
- * README's Performance section). The values are hydrated by the driver,
- * as TypeORM's own reads hydrate them, into an instance of the entity.
+ * metadata and prepared once (PreparedRead). The bearer guard and the
+ * refresh grant read by primary key on every request; TypeORM's `findOneBy`
+ * builds, rewrites and aliases that query anew each time, which cost
+ * several times the query itself (docs/performance.md).
  */
 export class PrimaryKeyLookup<Entity extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
-  private readonly columns: ColumnMetadata[];
-  private readonly sql: string;
+  private readonly read: PreparedRead;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -29,32 +27,22 @@ export class PrimaryKeyLookup<Entity extends ObjectLiteral> {
       throw new Error(`${this.metadata.name} needs exactly one primary column`);
     }
     const { driver } = dataSource;
-    this.columns = this.metadata.columns.filter((column) => !column.isVirtual);
-    const selected = this.columns
+    const selected = storedColumns(this.metadata)
       .map((column) => driver.escape(column.databaseName))
       .join(', ');
-    this.sql =
-      `SELECT ${selected} FROM ${driver.escape(this.metadata.tableName)}` +
-      ` WHERE ${driver.escape(primary.databaseName)} = ${driver.createParameter('id', 0)}`;
+    this.read = new PreparedRead(
+      dataSource,
+      (parameter) =>
+        `SELECT ${selected} FROM ${driver.escape(this.metadata.tableName)}` +
+        ` WHERE ${driver.escape(primary.databaseName)} = ${parameter(0)}`,
+    );
   }
 
   /** Inside a transaction, pass its manager: the read then belongs to it. */
   async find(id: string, manager?: EntityManager): Promise<Entity | null> {
-    const rows: Record<string, unknown>[] = await (
-      manager ?? this.dataSource
-    ).query(this.sql, [id]);
-    const row = rows[0];
-    if (row === undefined) return null;
-    const entity = this.metadata.create() as Entity;
-    for (const column of this.columns) {
-      column.setEntityValue(
-        entity,
-        this.dataSource.driver.prepareHydratedValue(
-          row[column.databaseName],
-          column,
-        ),
-      );
-    }
-    return entity;
+    const row = await this.read.get([id], manager);
+    return row === undefined
+      ? null
+      : hydrate<Entity>(this.dataSource, this.metadata, row);
   }
 }

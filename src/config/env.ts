@@ -103,6 +103,13 @@ export class Env {
   @Max(86_400)
   ACCESS_TOKEN_TTL = 900;
 
+  /** How many verified access tokens each instance remembers (VerifiedTokenCache); 0: none. */
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  ACCESS_TOKEN_CACHE_SIZE = 5_000;
+
   @toInt()
   @IsInt()
   @Min(300)

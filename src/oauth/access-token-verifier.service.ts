@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { KeyObject } from 'node:crypto';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
-import { SessionsService } from '../sessions/sessions.service.js';
 import { allowedByRoles } from '../users/roles.js';
-import { UsersService } from '../users/users.service.js';
 import type {
   AccessPrincipal,
   AccessTokenClaims,
@@ -21,6 +21,9 @@ import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { CLOCK_SKEW_MS } from './keys/key-ring.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { narrowScopes } from '../access/scopes.js';
+import { TokenHolderLookup } from './token-holder-lookup.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+import { isActiveSession } from '../sessions/sessions.service.js';
 
 /**
  * Everything that makes an access token valid now, shared by the bearer
@@ -33,16 +36,21 @@ export class AccessTokenVerifier extends AccessTokenVerification {
   readonly issuer: string;
   readonly audience: string;
   readonly algorithm = SIGNING_ALGORITHM;
+  private readonly holders: TokenHolderLookup;
+  private readonly verified: VerifiedTokenCache;
 
   constructor(
     private readonly keys: SigningKeysService,
     private readonly jwt: JwtService,
-    private readonly users: UsersService,
-    private readonly sessions: SessionsService,
     private readonly clients: ClientsService,
     config: ConfigService<AppConfig, true>,
+    @InjectDataSource() dataSource: DataSource,
   ) {
     super();
+    this.holders = new TokenHolderLookup(dataSource);
+    this.verified = new VerifiedTokenCache(
+      config.get('ACCESS_TOKEN_CACHE_SIZE', { infer: true }),
+    );
     this.issuer = config.get('PUBLIC_URL', { infer: true });
     this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
   }
@@ -51,22 +59,47 @@ export class AccessTokenVerifier extends AccessTokenVerification {
   async verify(token: string): Promise<AccessPrincipal | null> {
     try {
       const publicKey = await this.verificationKeyFor(token);
-      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(
-        token,
-        {
-          // jsonwebtoken takes a KeyObject; the typings still say PEM string or Buffer.
-          publicKey: publicKey as unknown as Buffer,
-          algorithms: [SIGNING_ALGORITHM],
-          issuer: this.issuer,
-          audience: this.audience,
-        },
-      );
+      const claims =
+        this.verified.get(token) ??
+        (await this.checkSignature(token, publicKey));
       return await this.principalFor(claims);
     } catch (error) {
       if (error instanceof Error && error.name !== 'QueryFailedError')
         return null;
       throw error;
     }
+  }
+
+  async previouslyVerified(
+    rawToken: string,
+  ): Promise<Partial<AccessTokenClaims> | undefined> {
+    const claims = this.verified.get(rawToken);
+    if (claims === undefined) return undefined;
+    await this.verificationKeyFor(rawToken);
+    return claims;
+  }
+
+  rememberVerified(rawToken: string, claims: Partial<AccessTokenClaims>): void {
+    this.verified.remember(rawToken, claims);
+  }
+
+  /** The same checks as the bearer guard's passport-jwt: jsonwebtoken, the algorithm pinned. */
+  private async checkSignature(
+    token: string,
+    publicKey: KeyObject,
+  ): Promise<Partial<AccessTokenClaims>> {
+    const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(
+      token,
+      {
+        // jsonwebtoken takes a KeyObject; the typings still say PEM string or Buffer.
+        publicKey: publicKey as unknown as Buffer,
+        algorithms: [SIGNING_ALGORITHM],
+        issuer: this.issuer,
+        audience: this.audience,
+      },
+    );
+    this.verified.remember(token, claims);
+    return claims;
   }
 
   /**
@@ -161,10 +194,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
       };
     }
 
-    const [user, session] = await Promise.all([
-      this.users.findById(claims.sub),
-      this.sessions.findActive(claims.sid),
-    ]);
+    const { user, session } = await this.holders.find(claims.sub, claims.sid);
     if (user === null || !user.isActive) {
       throw new RevokedAccessToken(
         'The user of this access token is inactive or deleted.',
@@ -173,6 +203,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     if (
       session === null ||
       session.userId !== user.id ||
+      !isActiveSession(session) ||
       isIssuedBefore(claims.iat, user.tokensValidAfter)
     ) {
       throw new RevokedAccessToken('This access token was revoked.');

@@ -61,16 +61,6 @@ export class SessionsService {
     };
   }
 
-  /** A session that has neither ended nor expired. */
-  async findActive(sessionId: string): Promise<Session | null> {
-    const session = await this.byId.find(sessionId);
-    return session !== null &&
-      session.endedAt === null &&
-      session.expiresAt > new Date()
-      ? session
-      : null;
-  }
-
   async listActive(userId: string): Promise<Session[]> {
     const sessions = await this.sessions.find({
       where: { userId, endedAt: IsNull() },
@@ -79,4 +69,12 @@ export class SessionsService {
     const now = new Date();
     return sessions.filter((session) => session.expiresAt > now);
   }
+}
+
+/** A session that has neither ended nor expired. */
+export function isActiveSession(
+  session: Pick<Session, 'endedAt' | 'expiresAt'>,
+  now = new Date(),
+): boolean {
+  return session.endedAt === null && session.expiresAt > now;
 }
