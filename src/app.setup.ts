@@ -5,7 +5,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { useContainer } from 'class-validator';
-import { Logger, PinoLogger } from 'nestjs-pino';
+import { Logger } from 'nestjs-pino';
 import { requestLineLogger } from './logging/logging.module.js';
 import { logRequests } from './logging/request-log.js';
 import { sendSecurityHeaders } from './http/security-headers.js';
@@ -84,7 +84,7 @@ export async function configureApp(
     { fallbackOnErrors: true },
   );
   const fastify = app.getHttpAdapter().getInstance();
-  logRequests(fastify, requestLineLogger(), await app.resolve(PinoLogger));
+  logRequests(fastify, requestLineLogger());
   sendSecurityHeaders(fastify);
   // The device cookie of the password grant (LoginDevices).
   await app.register(cookie);

@@ -51,7 +51,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         );
       },
       // As passport-jwt answers a refusal of secretOrKeyProvider.
-      (error: unknown) => this.fail(error),
+      (error: unknown) => this.fail(error, 401),
     );
   }
 

@@ -7,6 +7,7 @@ import type { Options } from 'pino-http';
 import { destination as stdoutStream, pino, stdTimeFunctions } from 'pino';
 import type { AppConfig } from '../config/env.js';
 import { loggableUrl, REDACTED, REDACTED_PATHS } from './redaction.js';
+import { requestLogFields } from './request-context.js';
 
 /** LOG_LEVEL keeps Nest's names; Nest's `verbose` is pino's `trace`. */
 const PINO_LEVELS: Record<AppConfig['LOG_LEVEL'], Level> = {
@@ -78,6 +79,8 @@ function appLoggerOptions(level: Level): Options {
     level,
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: REDACTED },
+    // The request's id on what the app logs while handling one (logRequests).
+    mixin: requestLogFields,
     // A `req` or `res` logged by the app's code may be anything: only its name is kept.
     serializers: {
       req: (req: { method?: string; url?: string }) => ({

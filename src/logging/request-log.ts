@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { loggableUrl } from './redaction.js';
+import { runInRequest } from './request-context.js';
 
 /**
  * One line per request, written by Fastify once the response is sent: its
@@ -10,17 +10,17 @@ import { loggableUrl } from './redaction.js';
  * a secret, so the line skips the app logger's redaction and serializers,
  * and no Express-style middleware runs.
  *
+ * What the app logs while handling a request carries the request's id
+ * (runInRequest: the context lives until the response).
+ *
  * @param requestLines a logger without redaction, writing where the app's does.
- * @param appLogger the app's logger: what the app logs while handling a
- * request carries the request's id (the context lives until the response).
  */
 export function logRequests(
   fastify: FastifyInstance,
   requestLines: Logger,
-  appLogger: PinoLogger,
 ): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    appLogger.runInContext(done, { bindings: { reqId: request.id } });
+    runInRequest(request.id, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     writeRequestLine(requestLines, request, reply);
