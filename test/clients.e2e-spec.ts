@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import {
@@ -498,6 +499,54 @@ describe('service clients', () => {
         await tokenRequest()
           .auth(client.id, client.clientSecret)
           .send({ grant_type: 'client_credentials' }),
+      );
+    });
+
+    it('takes effect at once when another instance changes or removes the client in the shared database', async () => {
+      const client = await createClient();
+      const token = await clientToken(client);
+      const resourceServer = await createClient({
+        allowedScopes: [],
+        allowedGrantTypes: [],
+      });
+      const introspect = async () =>
+        (
+          await testApp
+            .http()
+            .post('/auth/introspect')
+            .type('form')
+            .auth(resourceServer.id, resourceServer.clientSecret)
+            .send({ token })
+            .expect(200)
+        ).body as { active: boolean };
+      expect(await introspect()).toMatchObject({ active: true });
+      const clients = testApp.app.get(DataSource).getRepository('clients');
+
+      // A secret this instance never saw replaces the one it has just verified.
+      await clients.update(
+        { id: client.id },
+        { secretHash: createHash('sha256').update('rotated').digest('hex') },
+      );
+      expectInvalidClient(
+        await tokenRequest()
+          .auth(client.id, client.clientSecret)
+          .send({ grant_type: 'client_credentials' }),
+      );
+      await tokenRequest()
+        .auth(client.id, 'rotated')
+        .send({ grant_type: 'client_credentials' })
+        .expect(200);
+
+      await clients.delete({ id: client.id });
+      expectInvalidClient(
+        await tokenRequest()
+          .auth(client.id, 'rotated')
+          .send({ grant_type: 'client_credentials' }),
+      );
+      expect(await introspect()).toEqual({ active: false });
+      expectInvalidToken(
+        await testApp.http().get('/users').set('Authorization', bearer(token)),
+        '/users',
       );
     });
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
+import { PrimaryKeyLookup } from '../common/primary-key-lookup.js';
 import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
@@ -22,12 +23,21 @@ const UNKNOWN_CLIENT_HASH = hashSecret('no client has this secret');
 
 @Injectable()
 export class ClientsService {
+  /**
+   * Client authentication's lookup, on every OAuth request, and a client
+   * token's, on every use: read from the database each time, never cached,
+   * so a client deleted through any instance stops working at once.
+   */
+  private readonly byId: PrimaryKeyLookup<Client>;
+
   constructor(
     @InjectRepository(Client) private readonly clients: Repository<Client>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sessions: SessionEnder,
     private readonly events: SecurityEvents,
-  ) {}
+  ) {
+    this.byId = new PrimaryKeyLookup(dataSource, Client);
+  }
 
   /** Registers a client; the secret is returned once and stored only as a hash. */
   async create(
@@ -68,9 +78,7 @@ export class ClientsService {
     clientId: string,
     clientSecret: string,
   ): Promise<Client | null> {
-    const client = containsNul(clientId)
-      ? null
-      : await this.clients.findOneBy({ id: clientId });
+    const client = await this.findById(clientId);
     const matches = secretMatches(
       clientSecret,
       client?.secretHash ?? UNKNOWN_CLIENT_HASH,
@@ -80,7 +88,7 @@ export class ClientsService {
 
   findById(id: string): Promise<Client | null> {
     if (containsNul(id)) return Promise.resolve(null);
-    return this.clients.findOneBy({ id });
+    return this.byId.find(id);
   }
 
   list(): Promise<Client[]> {
