@@ -94,17 +94,17 @@ export async function configureApp(
   );
   // Every body here is JSON or a form; Fastify's text/plain parser would hand a DTO a string.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('preValidation', async (request, reply) => {
-    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) {
-      const detail = `The body nests deeper than ${MAX_BODY_DEPTH} levels.`;
-      sendError(request, reply, {
-        status: 400,
-        detail,
-        headers: {},
-        fieldErrors: [{ field: 'body', message: detail }],
-      });
-      return reply;
-    }
+  // A callback hook, not an async one: it runs on every request, and most have no body.
+  fastify.addHook('preValidation', (request, reply, done) => {
+    if (!nestsDeeperThan(request.body, MAX_BODY_DEPTH)) return done();
+    const detail = `The body nests deeper than ${MAX_BODY_DEPTH} levels.`;
+    // Answered here: Fastify skips the route once a hook has sent the reply.
+    sendError(request, reply, {
+      status: 400,
+      detail,
+      headers: {},
+      fieldErrors: [{ field: 'body', message: detail }],
+    });
   });
   app.enableShutdownHooks();
   setupSwaggerUi(app, await openApiDocument(app));

@@ -60,7 +60,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     try {
       const publicKey = await this.verificationKeyFor(token);
       const claims =
-        this.verified.get(token) ??
+        this.verified.get(token)?.claims ??
         (await this.checkSignature(token, publicKey));
       return await this.principalFor(claims);
     } catch (error) {
@@ -73,14 +73,18 @@ export class AccessTokenVerifier extends AccessTokenVerification {
   async previouslyVerified(
     rawToken: string,
   ): Promise<Partial<AccessTokenClaims> | undefined> {
-    const claims = this.verified.get(rawToken);
-    if (claims === undefined) return undefined;
-    await this.verificationKeyFor(rawToken);
-    return claims;
+    const verified = this.verified.get(rawToken);
+    if (verified === undefined) return undefined;
+    // The same text has the same header: only whether its key stands can have changed.
+    if ((await this.keys.verificationKey(verified.kid)) === undefined) {
+      throw new UnacceptableTokenHeader(NOT_OUR_KEY);
+    }
+    return verified.claims;
   }
 
   rememberVerified(rawToken: string, claims: Partial<AccessTokenClaims>): void {
-    this.verified.remember(rawToken, claims);
+    const kid = decodeHeader(rawToken)?.kid;
+    if (typeof kid === 'string') this.verified.remember(rawToken, claims, kid);
   }
 
   /** The same checks as the bearer guard's passport-jwt: jsonwebtoken, the algorithm pinned. */
@@ -98,7 +102,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         audience: this.audience,
       },
     );
-    this.verified.remember(token, claims);
+    this.rememberVerified(token, claims);
     return claims;
   }
 
@@ -136,9 +140,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         ? await this.keys.verificationKey(header.kid)
         : undefined;
     if (key === undefined) {
-      throw new UnacceptableTokenHeader(
-        'The token was not signed by a key of this service.',
-      );
+      throw new UnacceptableTokenHeader(NOT_OUR_KEY);
     }
     return key;
   }
@@ -218,6 +220,8 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     };
   }
 }
+
+const NOT_OUR_KEY = 'The token was not signed by a key of this service.';
 
 /**
  * `iat` counts whole seconds, so the cut is compared to the second: a

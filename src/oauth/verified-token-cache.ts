@@ -17,35 +17,49 @@ import type { AccessTokenClaims } from '../access/access-principal.js';
  */
 type VerifiedClaims = AccessTokenClaims & { nbf?: unknown };
 
+export interface VerifiedToken {
+  claims: AccessTokenClaims;
+  /** The key it was verified with: the caller checks that it still stands. */
+  kid: string;
+}
+
 export class VerifiedTokenCache {
-  private readonly claimsByToken = new Map<string, VerifiedClaims>();
+  private readonly verifiedByToken = new Map<
+    string,
+    { claims: VerifiedClaims; kid: string }
+  >();
 
   constructor(private readonly capacity: number) {}
 
-  /** The token's claims if it verified before and is valid at `now`. */
-  get(token: string, now = Date.now()): AccessTokenClaims | undefined {
-    const claims = this.claimsByToken.get(token);
-    if (claims === undefined) return undefined;
+  /** The token if it verified before and is valid at `now`. */
+  get(token: string, now = Date.now()): VerifiedToken | undefined {
+    const verified = this.verifiedByToken.get(token);
+    if (verified === undefined) return undefined;
+    const { claims } = verified;
     const seconds = Math.floor(now / 1000);
     // As jsonwebtoken, without clock tolerance: expired from `exp` on, valid from `nbf` on.
     if (seconds >= claims.exp) {
-      this.claimsByToken.delete(token);
+      this.verifiedByToken.delete(token);
       return undefined;
     }
     if (typeof claims.nbf === 'number' && seconds < claims.nbf)
       return undefined;
-    return claims;
+    return verified;
   }
 
-  /** Records claims jsonwebtoken has just verified for this token. */
-  remember(token: string, claims: Partial<AccessTokenClaims>): void {
+  /** Records claims jsonwebtoken has just verified for this token, with the key's kid. */
+  remember(
+    token: string,
+    claims: Partial<AccessTokenClaims>,
+    kid: string,
+  ): void {
     if (this.capacity === 0 || typeof claims.exp !== 'number') return;
     // Every request with this token shares the object from now on.
     Object.freeze(claims);
-    if (this.claimsByToken.size >= this.capacity) {
-      const oldest = this.claimsByToken.keys().next();
-      if (!oldest.done) this.claimsByToken.delete(oldest.value);
+    if (this.verifiedByToken.size >= this.capacity) {
+      const oldest = this.verifiedByToken.keys().next();
+      if (!oldest.done) this.verifiedByToken.delete(oldest.value);
     }
-    this.claimsByToken.set(token, claims as VerifiedClaims);
+    this.verifiedByToken.set(token, { claims: claims as VerifiedClaims, kid });
   }
 }

@@ -17,7 +17,8 @@ export class RateLimitGuard implements CanActivate {
     private readonly limiters: RateLimiters,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous for the routes without a limit: most requests, each saved a promise. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const name = this.reflector.get<RateLimitName | undefined>(
       RATE_LIMIT_KEY,
       context.getHandler(),
@@ -25,7 +26,6 @@ export class RateLimitGuard implements CanActivate {
     if (name === undefined) return true;
     // Fastify's `ip`: the socket's address, or X-Forwarded-For's as TRUST_PROXY allows.
     const { ip } = context.switchToHttp().getRequest<FastifyRequest>();
-    await this.limiters.consume(name, ip);
-    return true;
+    return this.limiters.consume(name, ip).then(() => true);
   }
 }
