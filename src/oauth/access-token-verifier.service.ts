@@ -4,6 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { KeyObject } from 'node:crypto';
+import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
 import { allowedByRoles } from '../users/roles.js';
@@ -55,13 +56,24 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
   }
 
-  /** The principal of a token that is valid now, or null: what introspection needs. */
-  async verify(token: string): Promise<AccessPrincipal | null> {
+  /**
+   * The principal of a token that is valid now, or null: what introspection
+   * needs. `presenter` is the client the request authenticated, its row read
+   * from the database for this request: when the token is that client's own,
+   * the row stands for it instead of the same row read a second time.
+   */
+  async verify(
+    token: string,
+    presenter?: Client,
+  ): Promise<AccessPrincipal | null> {
     try {
       const publicKey = await this.verificationKeyFor(token);
       const claims =
         this.verified.get(token) ??
         (await this.checkSignature(token, publicKey));
+      if (presenter !== undefined && isOwnTokenOf(presenter, claims)) {
+        return ownClientPrincipal(presenter, claims);
+      }
       return await this.principalFor(claims);
     } catch (error) {
       if (error instanceof Error && error.name !== 'QueryFailedError')
@@ -217,6 +229,48 @@ export class AccessTokenVerifier extends AccessTokenVerification {
       claims: fullClaims,
     };
   }
+}
+
+/** A client's own token (client_credentials): no session, and `sub` and `client_id` name the client. */
+function isOwnTokenOf(
+  client: Client,
+  claims: Partial<AccessTokenClaims>,
+): boolean {
+  return (
+    typeof claims.sid !== 'string' &&
+    claims.sub === client.id &&
+    claims.client_id === client.id
+  );
+}
+
+/**
+ * What principalFor answers for a client's own token, given the client's
+ * row instead of reading it: the same claim checks, then the token's scopes
+ * cut to what the client may have today; null where principalFor refuses.
+ */
+function ownClientPrincipal(
+  client: Client,
+  claims: Partial<AccessTokenClaims>,
+): AccessPrincipal | null {
+  if (
+    typeof claims.exp !== 'number' ||
+    typeof claims.iat !== 'number' ||
+    claims.iat * 1000 > Date.now() + CLOCK_SKEW_MS
+  ) {
+    return null;
+  }
+  const tokenScopes =
+    typeof claims.scope === 'string'
+      ? claims.scope.split(' ').filter(Boolean)
+      : [];
+  return {
+    user: null,
+    client,
+    clientId: client.id,
+    scopes: narrowScopes(tokenScopes, client.allowedScopes),
+    sessionId: null,
+    claims: claims as AccessTokenClaims,
+  };
 }
 
 /**
