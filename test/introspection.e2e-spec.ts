@@ -64,6 +64,27 @@ describe('POST /auth/introspect (RFC 7662)', () => {
       .type('form')
       .send(form);
 
+  /** Introspection by another registered client (client_secret_basic). */
+  const introspectAs = (client: CreatedClient, form: Record<string, string>) =>
+    testApp
+      .http()
+      .post('/auth/introspect')
+      .auth(client.id, client.clientSecret)
+      .type('form')
+      .send(form);
+
+  /** A client_credentials token of the service. */
+  const serviceToken = async () => {
+    const issued = await testApp
+      .http()
+      .post('/auth/token')
+      .auth(service.id, service.clientSecret)
+      .type('form')
+      .send({ grant_type: 'client_credentials' })
+      .expect(200);
+    return (issued.body as TokenBody).access_token;
+  };
+
   /** §2.2: the answer for a token not valid now is `active: false` and nothing else. */
   const expectInactive = async (token: string) => {
     const response = await introspect({ token });
@@ -224,6 +245,36 @@ describe('POST /auth/introspect (RFC 7662)', () => {
       });
     });
 
+    it('describes a client’s own token to that client too, scopes as the client may have them', async () => {
+      const token = await serviceToken();
+      const claims = decodeJwt(token);
+
+      const response = await introspectAs(service, { token }).expect(200);
+
+      expect(response.body).toEqual({
+        active: true,
+        scope: 'users:read',
+        client_id: service.id,
+        token_type: 'Bearer',
+        exp: claims.exp,
+        iat: claims.iat,
+        sub: service.id,
+        aud: TEST_PUBLIC_URL,
+        iss: TEST_PUBLIC_URL,
+        jti: claims.jti,
+      });
+      // A token naming a scope the client does not have (forged with the service key) reports only the allowed one.
+      const widened = await signWithServiceKey({
+        sub: service.id,
+        client_id: service.id,
+        scope: 'users:read admin',
+      });
+      const narrowed = await introspectAs(service, { token: widened }).expect(
+        200,
+      );
+      expect((narrowed.body as { scope: string }).scope).toBe('users:read');
+    });
+
     it('describes a live refresh token with its user, client and scope', async () => {
       const { refresh_token: token } = await login();
 
@@ -358,6 +409,22 @@ describe('POST /auth/introspect (RFC 7662)', () => {
         .expect(204);
 
       await expectInactive((issued.body as TokenBody).access_token);
+    });
+
+    it('a client’s own token lacking exp or iat, or issued in the future, asked about by that client', async () => {
+      const ownClaims = { sub: service.id, client_id: service.id };
+      const tokens = await Promise.all([
+        signWithServiceKey({ ...ownClaims, exp: undefined }),
+        signWithServiceKey({ ...ownClaims, iat: undefined }),
+        signWithServiceKey({ ...ownClaims, iat: now() + 3600 }),
+      ]);
+      for (const token of tokens) {
+        const response = await introspectAs(service, { token });
+        expect({ status: response.status, body: response.body }).toEqual({
+          status: 200,
+          body: { active: false },
+        });
+      }
     });
 
     it('a string that is no token at all', async () => {

@@ -4,6 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { KeyObject } from 'node:crypto';
+import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
 import { allowedByRoles } from '../users/roles.js';
@@ -55,14 +56,22 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     this.audience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
   }
 
-  /** The principal of a token that is valid now, or null: what introspection needs. */
-  async verify(token: string): Promise<AccessPrincipal | null> {
+  /**
+   * The principal of a token that is valid now, or null: what introspection
+   * needs. `presenter` is the client the request authenticated, its row read
+   * from the database for this request: when the token is that client's own,
+   * the row stands for it instead of the same row read a second time.
+   */
+  async verify(
+    token: string,
+    presenter?: Client,
+  ): Promise<AccessPrincipal | null> {
     try {
       const publicKey = await this.verificationKeyFor(token);
       const claims =
         this.verified.get(token)?.claims ??
         (await this.checkSignature(token, publicKey));
-      return await this.principalFor(claims);
+      return await this.principalFor(claims, presenter);
     } catch (error) {
       if (error instanceof Error && error.name !== 'QueryFailedError')
         return null;
@@ -150,9 +159,13 @@ export class AccessTokenVerifier extends AccessTokenVerification {
    * the user active, its session not ended and no cut since it was issued;
    * a client's own token needs the client still registered. Scopes are cut
    * to what the holder may have today, so a demoted admin loses them at once.
+   *
+   * @param presenter a client whose row this request has just read (the one
+   * introspecting): when the token is its own, that row stands for it.
    */
   async principalFor(
     claims: Partial<AccessTokenClaims>,
+    presenter?: Client,
   ): Promise<AccessPrincipal> {
     // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it, `sub` and `iat`.
     if (
@@ -181,7 +194,11 @@ export class AccessTokenVerifier extends AccessTokenVerification {
 
     if (typeof claims.sid !== 'string') {
       const client =
-        clientId === claims.sub ? await this.clients.findById(clientId) : null;
+        clientId !== claims.sub
+          ? null
+          : presenter?.id === clientId
+            ? presenter
+            : await this.clients.findById(clientId);
       if (client === null)
         throw new RevokedAccessToken(
           'The client of this access token is gone.',

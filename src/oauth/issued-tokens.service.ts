@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor.js';
+import type { Client } from '../clients/client.entity.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersService } from '../users/users.service.js';
@@ -58,9 +59,13 @@ export class IssuedTokensService {
     }
   }
 
-  /** RFC 7662 §2.2: `{ active: false }` for anything not valid right now. */
-  async introspect(token: string): Promise<IntrospectionDto> {
-    const principal = await this.verifier.verify(token);
+  /**
+   * RFC 7662 §2.2: `{ active: false }` for anything not valid right now.
+   * `asking` is the authenticated client; its own tokens are checked
+   * against the row its authentication just read.
+   */
+  async introspect(token: string, asking: Client): Promise<IntrospectionDto> {
+    const principal = await this.verifier.verify(token, asking);
     if (principal !== null) {
       const { claims } = principal;
       return {

@@ -153,6 +153,6 @@ export class TokenController {
     const { token } = request.oauthForm;
     if (token === undefined) throw new InvalidRequest('token is required.');
     noStore(reply);
-    return this.issuedTokens.introspect(token);
+    return this.issuedTokens.introspect(token, request.oauthClient.client);
   }
 }
