@@ -24,12 +24,13 @@ export abstract class AccessTokenVerification {
 
   /**
    * The claims of a token whose signature was checked before, if it has not
-   * expired and its header still passes verificationKeyFor (which rejects
-   * as it does); undefined when the signature must be checked.
+   * expired and its key still stands (else throws UnacceptableTokenHeader,
+   * as verificationKeyFor rejects); undefined when the signature must be
+   * checked. Synchronous: it runs on every authenticated request.
    */
   abstract previouslyVerified(
     rawToken: string,
-  ): Promise<Partial<AccessTokenClaims> | undefined>;
+  ): Partial<AccessTokenClaims> | undefined;
 
   /** Remembers a token whose signature has just been checked. */
   abstract rememberVerified(

@@ -36,22 +36,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /**
    * A token whose signature this instance checked before skips only that
-   * check (the verifier's VerifiedTokenCache); its header, `exp` and whom it
+   * check (the verifier's VerifiedTokenCache); its key, `exp` and whom it
    * speaks for are checked again, as passport-jwt would.
    */
   override authenticate(request: PassportRequest, options?: object): void {
     const token = bearerToken(request);
-    if (token === null) return super.authenticate(request, options);
-    this.verifier.previouslyVerified(token).then(
-      (claims) => {
-        if (claims === undefined) return super.authenticate(request, options);
-        this.verifier.principalFor(claims).then(
-          (principal) => this.success(principal),
-          (error: unknown) => this.error(error as Error),
-        );
-      },
+    let claims: Partial<AccessTokenClaims> | undefined;
+    try {
+      claims =
+        token === null ? undefined : this.verifier.previouslyVerified(token);
+    } catch (error) {
       // As passport-jwt answers a refusal of secretOrKeyProvider.
-      (error: unknown) => this.fail(error, 401),
+      return this.fail(error, 401);
+    }
+    if (claims === undefined) return super.authenticate(request, options);
+    this.verifier.principalFor(claims).then(
+      (principal) => this.success(principal),
+      (error: unknown) => this.error(error as Error),
     );
   }
 

@@ -53,13 +53,14 @@ export class PreparedRead {
   }
 
   /** Inside a transaction, pass its manager: the read then belongs to it. */
-  async get(
+  get(
     parameters: unknown[],
     transaction?: EntityManager,
   ): Promise<Row | undefined> {
     if (transaction === undefined) return this.run(parameters);
-    const rows: Row[] = await transaction.query(this.sql, parameters);
-    return rows[0];
+    return transaction
+      .query(this.sql, parameters)
+      .then((rows: Row[]) => rows[0]);
   }
 }
 

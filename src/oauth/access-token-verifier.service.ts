@@ -79,13 +79,11 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     }
   }
 
-  async previouslyVerified(
-    rawToken: string,
-  ): Promise<Partial<AccessTokenClaims> | undefined> {
+  previouslyVerified(rawToken: string): Partial<AccessTokenClaims> | undefined {
     const verified = this.verified.get(rawToken);
     if (verified === undefined) return undefined;
     // The same text has the same header: only whether its key stands can have changed.
-    if ((await this.keys.verificationKey(verified.kid)) === undefined) {
+    if (!this.keys.isLive(verified.kid)) {
       throw new UnacceptableTokenHeader(NOT_OUR_KEY);
     }
     return verified.claims;

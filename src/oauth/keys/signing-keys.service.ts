@@ -109,6 +109,14 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * Whether a key this instance has loaded still verifies tokens: for a
+   * token checked before, whose key is known, so no table re-read applies.
+   */
+  isLive(kid: string): boolean {
+    return this.findLive(kid) !== undefined;
+  }
+
+  /**
    * The public key for a token's `kid`. A key added by another instance
    * (a rotation) is found by re-reading the table, at most every few
    * seconds, and by one read shared by all the requests that wait for it,
