@@ -55,16 +55,20 @@ describe('GET /health/ready with REDIS_URL', () => {
     expect(Object.keys(response.body.details)).toEqual(['database']);
   });
 
-  it('answers 503 problem details when Redis does not answer, while the database does', async () => {
+  it('answers 200 degraded when Redis does not answer, while the database does: every instance still serves', async () => {
     const testApp = await createTestApp({ REDIS_URL: UNREACHABLE_REDIS });
     try {
-      const response = await testApp.http().get('/health/ready').expect(503);
-      expect(response.headers['content-type']).toMatch(
-        /^application\/problem\+json/,
-      );
+      const response = await testApp.http().get('/health/ready').expect(200);
       expect(response.body).toMatchObject({
-        status: 503,
-        instance: '/health/ready',
+        status: 'degraded',
+        details: {
+          database: { status: 'up' },
+          redis: {
+            status: 'degraded',
+            message: expect.any(String),
+            impact: expect.stringMatching(/counted per instance/),
+          },
+        },
       });
       // Liveness is about the process alone: a Redis outage must not get it restarted.
       await testApp.http().get('/health/live').expect(200);
@@ -73,14 +77,38 @@ describe('GET /health/ready with REDIS_URL', () => {
     }
   });
 
+  it('says once that Redis is unreachable, however often ioredis retries, and shows redis_up 0', async () => {
+    const before = warnings().length;
+    const testApp = await createTestApp({
+      REDIS_URL: UNREACHABLE_REDIS,
+      METRICS: 'open',
+    });
+    try {
+      // Each probe pings, and ioredis retries its connection meanwhile.
+      for (let probe = 0; probe < 5; probe += 1) {
+        await testApp.http().get('/health/ready').expect(200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const metrics = await testApp.http().get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/^redis_up 0$/m);
+    } finally {
+      await testApp.close();
+    }
+    expect(
+      warnings()
+        .slice(before)
+        .filter((message) => /Redis unreachable/.test(message)),
+    ).toEqual([expect.stringMatching(/counted per instance/)]);
+  });
+
   withRedis('answers 200 with Redis up when it answers', async () => {
     expect(TEST_REDIS_URL).toBeDefined();
     const testApp = await createTestApp({ REDIS_URL: TEST_REDIS_URL! });
     try {
       const response = await testApp.http().get('/health/ready').expect(200);
-      expect(response.body.details).toMatchObject({
-        database: { status: 'up' },
-        redis: { status: 'up' },
+      expect(response.body).toMatchObject({
+        status: 'ok',
+        details: { database: { status: 'up' }, redis: { status: 'up' } },
       });
     } finally {
       await testApp.close();

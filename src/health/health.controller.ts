@@ -23,7 +23,8 @@ const Probe = () =>
     HealthCheck({ noCache: true, swaggerDocumentation: false }),
     ApiOkResponse({
       type: HealthCheckResultDto,
-      description: 'Every check passed.',
+      description:
+        'The service can serve: every check is up, or a degraded one (status `degraded`) names what is impaired.',
     }),
     ApiProblemResponses(503),
   );
@@ -46,7 +47,7 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the database answers, and Redis when REDIS_URL is set */
+  /** Readiness: the database answers (Redis, when REDIS_URL is set, is reported: degraded, not down) */
   @Get('ready')
   @Probe()
   checkReadiness(): Promise<HealthCheckResult> {

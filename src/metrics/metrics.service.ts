@@ -1,15 +1,18 @@
 import type { OnModuleInit } from '@nestjs/common';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import {
   collectDefaultMetrics,
   Counter,
+  Gauge,
   Histogram,
   Registry,
 } from 'prom-client';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
+import { REDIS_CLIENT } from '../redis/redis.module.js';
 
 /** How a password-grant login ended, as the `outcome` label says it. */
 const LOGIN_OUTCOMES = [
@@ -82,8 +85,19 @@ export class MetricsService implements OnModuleInit {
   constructor(
     config: ConfigService<AppConfig, true>,
     private readonly adapterHost: HttpAdapterHost,
+    @Inject(REDIS_CLIENT) redis: Redis | null,
   ) {
     this.enabled = config.get('METRICS', { infer: true }) !== 'off';
+    if (redis !== null) {
+      new Gauge({
+        name: 'redis_up',
+        help: 'Whether the shared Redis is connected (1), or rate limits and the login back-off are counted per instance (0).',
+        registers: [this.registry],
+        collect() {
+          this.set(redis.status === 'ready' ? 1 : 0);
+        },
+      });
+    }
     // Every series exists from the start, at 0, so rate() and alerts see the first event.
     for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ outcome }, 0);
     for (const grantType of GRANT_TYPES)

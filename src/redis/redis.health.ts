@@ -2,9 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
-import { REDIS_CLIENT } from './redis.module.js';
+import { REDIS_CLIENT, WITHOUT_REDIS } from './redis.module.js';
 
-/** Readiness of the shared Redis: it answers PING. */
+/**
+ * The shared Redis in readiness: it answers PING. Down is `degraded`, not
+ * `down`: every instance still serves (the counters fall back to memory),
+ * so a load balancer that follows readiness must not take the whole fleet
+ * out at once for it. The body, the log (RedisModule) and the `redis_up`
+ * gauge say it.
+ */
 @Injectable()
 export class RedisHealthIndicator {
   constructor(
@@ -12,7 +18,7 @@ export class RedisHealthIndicator {
     private readonly health: HealthIndicatorService,
   ) {}
 
-  /** Whether REDIS_URL is set, so that readiness depends on Redis. */
+  /** Whether REDIS_URL is set, so that readiness reports Redis. */
   get configured(): boolean {
     return this.redis !== null;
   }
@@ -25,8 +31,9 @@ export class RedisHealthIndicator {
       await this.redis.ping();
       return check.up();
     } catch (error) {
-      return check.down({
+      return check.degraded({
         message: error instanceof Error ? error.message : String(error),
+        impact: WITHOUT_REDIS,
       });
     }
   }

@@ -8,6 +8,10 @@ import type { AppConfig } from '../config/env.js';
 /** A counter update takes well under a millisecond on a healthy Redis. */
 const COMMAND_TIMEOUT_MS = 500;
 
+/** What instances lose while Redis is away; they keep serving. */
+export const WITHOUT_REDIS =
+  'rate limits and the login back-off are counted per instance until Redis answers again';
+
 /** The shared ioredis client, or null when REDIS_URL is not set. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -40,10 +44,7 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
           // A command that fails falls back to per-instance counting.
           commandTimeout: COMMAND_TIMEOUT_MS,
         });
-        // ioredis reconnects by itself; without a listener an outage would crash the process.
-        client.on('error', (error: Error) =>
-          new Logger('Redis').warn(`Redis: ${error.message}`),
-        );
+        logAvailabilityChanges(client, new Logger('Redis'));
         return client;
       },
     },
@@ -79,4 +80,24 @@ export class RedisModule implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.redis.disconnect();
   }
+}
+
+/**
+ * One line when Redis is lost and one when it is back, whatever ioredis
+ * retries meanwhile (each failed reconnect is an `error` event). ioredis
+ * reconnects by itself; without an `error` listener an outage would crash
+ * the process.
+ */
+function logAvailabilityChanges(client: Redis, logger: Logger): void {
+  let lost = false;
+  client.on('error', (error: Error) => {
+    if (lost) return;
+    lost = true;
+    logger.warn(`Redis unreachable (${error.message}): ${WITHOUT_REDIS}`);
+  });
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    logger.log('Redis answers again: rate limits are shared again');
+  });
 }

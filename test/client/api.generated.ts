@@ -287,7 +287,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers, and Redis when REDIS_URL is set */
+        /** Readiness: the database answers (Redis, when REDIS_URL is set, is reported: degraded, not down) */
         get: operations["checkReadiness"];
         put?: never;
         post?: never;
@@ -2398,7 +2398,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every check passed. */
+            /** @description The service can serve: every check is up, or a degraded one (status `degraded`) names what is impaired. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2436,7 +2436,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every check passed. */
+            /** @description The service can serve: every check is up, or a degraded one (status `degraded`) names what is impaired. */
             200: {
                 headers: {
                     [name: string]: unknown;
