@@ -67,10 +67,12 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     presenter?: Client,
   ): Promise<AccessPrincipal | null> {
     try {
-      const publicKey = await this.verificationKeyFor(token);
       const claims =
-        this.verified.get(token)?.claims ??
-        (await this.checkSignature(token, publicKey));
+        this.previouslyVerified(token) ??
+        (await this.checkSignature(
+          token,
+          await this.verificationKeyFor(token),
+        ));
       return await this.principalFor(claims, presenter);
     } catch (error) {
       if (error instanceof Error && error.name !== 'QueryFailedError')
