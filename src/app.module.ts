@@ -53,6 +53,18 @@ export class AppModule {
                 DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', {
                   infer: true,
                 }),
+                DATABASE_CONNECT_TIMEOUT_MS: config.get(
+                  'DATABASE_CONNECT_TIMEOUT_MS',
+                  { infer: true },
+                ),
+                DATABASE_STATEMENT_TIMEOUT_MS: config.get(
+                  'DATABASE_STATEMENT_TIMEOUT_MS',
+                  { infer: true },
+                ),
+                DATABASE_BUSY_TIMEOUT_MS: config.get(
+                  'DATABASE_BUSY_TIMEOUT_MS',
+                  { infer: true },
+                ),
               },
               entities,
             ),

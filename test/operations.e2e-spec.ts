@@ -250,11 +250,16 @@ describe('operations', () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
-    it('documents GET /users/me with its scope, its user schema and its 401 and 403', () => {
+    it('documents GET /users/me with its scope, its user schema and its 401, 403 and 503', () => {
       const me = document.paths['/users/me'].get!;
       expect(me.operationId).toBe('getCurrentUser');
       expect(me.security).toEqual([{ oauth2: ['profile'] }, { bearer: [] }]);
-      expect(Object.keys(me.responses).sort()).toEqual(['200', '401', '403']);
+      expect(Object.keys(me.responses).sort()).toEqual([
+        '200',
+        '401',
+        '403',
+        '503',
+      ]);
       const schemas = document.components?.schemas ?? {};
       expect(
         Object.keys(
@@ -283,6 +288,7 @@ describe('operations', () => {
         '413',
         '415',
         '429',
+        '503',
       ]);
     });
 
@@ -298,7 +304,26 @@ describe('operations', () => {
         '413',
         '415',
         '429',
+        '503',
       ]);
+    });
+
+    it('documents 503 on every operation that reads the database', () => {
+      // Served from memory: the discovery documents and the keys.
+      const fromMemory = [
+        '/.well-known/oauth-authorization-server',
+        '/.well-known/oauth-protected-resource',
+        '/.well-known/jwks.json',
+      ];
+      const undocumented = Object.entries(document.paths)
+        .filter(([path]) => !fromMemory.includes(path))
+        .flatMap(([path, item]) =>
+          (['get', 'post', 'put', 'patch', 'delete'] as const)
+            .filter((method) => item[method] !== undefined)
+            .filter((method) => item[method]!.responses['503'] === undefined)
+            .map((method) => `${method.toUpperCase()} ${path}`),
+        );
+      expect(undocumented).toEqual([]);
     });
   });
 });

@@ -20,14 +20,15 @@ export const Public = () =>
 /**
  * The route needs an access token carrying every one of these scopes; the
  * OpenAPI document shows the requirement (oauth2 with the scopes, or a
- * bearer token pasted by hand) and the 401 and 403 it can answer.
+ * bearer token pasted by hand) and the 401 and 403 it can answer, and the
+ * 503 of the database failing the token's user lookup.
  */
 export const Authenticated = (...scopes: Scope[]) =>
   applyDecorators(
     SetMetadata(REQUIRED_SCOPES, scopes),
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
-    ApiProblemResponses(401, 403),
+    ApiProblemResponses(401, 403, 503),
   );
 
 /**
@@ -35,6 +36,7 @@ export const Authenticated = (...scopes: Scope[]) =>
  * (a bad one answers 401) so the handler can tell an admin from a stranger.
  * `scopes` are what a token needs for what the handler allows beyond the
  * anonymous case; they are documented here and checked by the handler.
+ * Verifying a token reads its user: the database failing answers 503.
  */
 export const AuthenticationOptional = (...scopes: Scope[]) =>
   applyDecorators(
@@ -42,6 +44,7 @@ export const AuthenticationOptional = (...scopes: Scope[]) =>
     ApiSecurity({}),
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
+    ApiProblemResponses(503),
   );
 
 /** When a route needs a token, as the configuration says, and with which scopes. */

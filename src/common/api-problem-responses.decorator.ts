@@ -15,7 +15,7 @@ const DESCRIPTIONS: Partial<Record<number, string>> = {
   413: 'The request body is too large.',
   415: 'The content type is not accepted.',
   429: 'Too many requests from this address; `Retry-After` gives the seconds to wait.',
-  503: 'A check failed: the service cannot serve requests now.',
+  503: 'The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait.',
 };
 
 /** A typical body per status, so Swagger UI does not show a 409 as the example of a 401. */

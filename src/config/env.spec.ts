@@ -109,6 +109,9 @@ describe('validateEnv()', () => {
     ['THROTTLE_TOKEN_LIMIT', '0'],
     ['LOGIN_BACKOFF_THRESHOLD', 'many'],
     ['DATABASE_POOL_SIZE', '1'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', '0'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '-1'],
+    ['DATABASE_BUSY_TIMEOUT_MS', 'long'],
     ['REDIS_URL', 'localhost:6379'],
     ['SIGNING_KEYS_REFRESH_SECONDS', '0'],
   ])('refuses to start with %s=%s, naming the variable', (name, value) => {

@@ -62,6 +62,42 @@ export class Env {
   DATABASE_POOL_SIZE = 10;
 
   /**
+   * PostgreSQL: how long a request waits for a connection (a free one from
+   * the pool, or a new one to the server) before it is answered 503. A
+   * bounded wait: when every connection is busy or the server is away, the
+   * client hears so and retries, instead of the request hanging.
+   */
+  @toInt()
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  DATABASE_CONNECT_TIMEOUT_MS = 2_000;
+
+  /**
+   * PostgreSQL: the longest one statement may run, waiting for locks
+   * included (the server's `statement_timeout`); beyond it the statement is
+   * cancelled and the request answered 503. 0: no limit. Migrations run
+   * without it.
+   */
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5_000;
+
+  /**
+   * SQLite: how long a write waits while another process (a CLI command, a
+   * second instance on the file) holds the file's write lock, before the
+   * request is answered 503 (SQLite's busy timeout). Short: better-sqlite3
+   * waits synchronously, so the whole process waits with it.
+   */
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  DATABASE_BUSY_TIMEOUT_MS = 1_000;
+
+  /**
    * `redis://` or `rediss://`: shared rate-limit counters for several
    * instances, and a readiness check. Unset: the counters stay in memory.
    */

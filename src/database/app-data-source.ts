@@ -1,5 +1,5 @@
 import type { Migration } from 'typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 
 /**
  * Held while migrations run, so that instances starting together on one
@@ -57,15 +57,25 @@ export class AppDataSource extends DataSource {
     if (this.options.type !== 'postgres') return super.runMigrations(options);
     const lockHolder = this.createQueryRunner();
     try {
+      // A request's statement timeout is no bound for waiting on another
+      // instance's migrations, nor for a migration rewriting a large table.
+      await lockHolder.query('SET statement_timeout = 0');
       await lockHolder.query('SELECT pg_advisory_lock($1)', [
         MIGRATION_LOCK_KEY,
       ]);
-      return await super.runMigrations(options);
+      // As DataSource.runMigrations does, on the session without the timeout.
+      const executor = new MigrationExecutor(this, lockHolder);
+      executor.transaction =
+        options?.transaction ?? this.options.migrationsTransactionMode ?? 'all';
+      executor.fake = options?.fake ?? false;
+      return await executor.executePendingMigrations();
     } finally {
       // Closing the session would release the lock too; unlock first so the pool can reuse it.
       await lockHolder
         .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
         .catch(() => undefined);
+      // Back to the timeout the connection opened with, for the requests that use it next.
+      await lockHolder.query('RESET statement_timeout').catch(() => undefined);
       await lockHolder.release();
     }
   }

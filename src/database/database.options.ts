@@ -13,7 +13,16 @@ export function isPostgresUrl(databaseUrl: string): boolean {
  * same way. Open it with AppDataSource, which fits the entities to the engine.
  */
 export function databaseOptions(
-  env: Pick<Env, 'DATABASE_URL'> & Partial<Pick<Env, 'DATABASE_POOL_SIZE'>>,
+  env: Pick<Env, 'DATABASE_URL'> &
+    Partial<
+      Pick<
+        Env,
+        | 'DATABASE_POOL_SIZE'
+        | 'DATABASE_CONNECT_TIMEOUT_MS'
+        | 'DATABASE_STATEMENT_TIMEOUT_MS'
+        | 'DATABASE_BUSY_TIMEOUT_MS'
+      >
+    >,
   entities: NonNullable<DataSourceOptions['entities']>,
 ): DataSourceOptions {
   const common = {
@@ -37,8 +46,13 @@ export function databaseOptions(
       // to install, so the service needs no superuser and no CREATE EXTENSION.
       uuidExtension: 'pgcrypto',
       installExtensions: false,
-      // A server that does not answer fails the start (or the readiness probe), not hangs it.
-      connectTimeoutMS: 5_000,
+      // pg-pool's connectionTimeoutMillis: the bound on waiting for a free
+      // connection as much as on opening one, so neither a busy pool nor a
+      // server that does not answer hangs a request (or the start).
+      connectTimeoutMS: env.DATABASE_CONNECT_TIMEOUT_MS ?? 2_000,
+      // Sent when each connection opens, so it holds for every statement on
+      // it, a wait for a lock included; 0 sends none (the server's default).
+      extra: { statement_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS ?? 0 },
     };
   }
 
@@ -47,8 +61,10 @@ export function databaseOptions(
     ...common,
     type: 'better-sqlite3',
     database,
-    // Readers do not block the writer, and a writer waits for another rather than failing at once.
+    // Readers do not block the writer, and a writer waits for another
+    // process's (this one queues its own) rather than failing at once, but
+    // briefly: better-sqlite3 waits synchronously, holding up every request.
     enableWAL: database !== ':memory:',
-    timeout: 5_000,
+    timeout: env.DATABASE_BUSY_TIMEOUT_MS ?? 1_000,
   };
 }

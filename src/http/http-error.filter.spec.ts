@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ArgumentsHost } from '@nestjs/common';
 import { ConflictException, Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { InvalidClient, InvalidGrant } from '../oauth/protocol/oauth.errors.js';
 import { HttpErrorFilter } from './http-error.filter.js';
 import {
@@ -165,6 +166,35 @@ describe('HttpErrorFilter', () => {
       });
     });
 
+    it('answers the database being unavailable with 503 and Retry-After, revealing nothing of it', () => {
+      const reply = respond(
+        new QueryFailedError(
+          'INSERT INTO "users" ("username") VALUES (?)',
+          ['alice'],
+          Object.assign(new Error('attempt to write a readonly database'), {
+            code: 'SQLITE_READONLY',
+          }),
+        ),
+        '/users',
+      );
+
+      expect(reply.status).toBe(503);
+      expect(reply.headers['Retry-After']).toMatch(/^[1-9][0-9]*$/);
+      expect(reply.type).toBe('application/problem+json');
+      expect(reply.body).toEqual({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: expect.stringMatching(
+          /^The database is temporarily unavailable/,
+        ),
+        instance: '/users',
+      });
+      expect(JSON.stringify(reply.body)).not.toMatch(/readonly|INSERT|alice/);
+      // The request line says it, once: no second error line.
+      expect(logError).not.toHaveBeenCalled();
+    });
+
     it('leaves the query string out of `instance`', () => {
       const reply = respond(
         new ConflictException('The username is taken.'),
@@ -226,6 +256,23 @@ describe('HttpErrorFilter', () => {
       );
 
       expect(reply.body).toMatchObject({ error: 'invalid_grant' });
+    });
+
+    it('answers the database being unavailable with temporarily_unavailable, 503 and Retry-After', () => {
+      const reply = respond(
+        new Error('timeout exceeded when trying to connect'),
+        '/auth/token',
+        'oauth',
+      );
+
+      expect(reply.status).toBe(503);
+      expect(reply.headers['Retry-After']).toMatch(/^[1-9][0-9]*$/);
+      expect(reply.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: expect.stringMatching(
+          /^The database is temporarily unavailable/,
+        ),
+      });
     });
 
     it('answers an unexpected error with server_error, revealing nothing of it', () => {

@@ -6,6 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../oauth/protocol/oauth.errors.js';
 import type { FieldError } from '../common/http-problem.exception.js';
 import { HttpProblemException } from '../common/http-problem.exception.js';
+import { databaseUnavailableCause } from '../database/unavailable.js';
+import { recordDependencyFailure } from '../logging/dependency-failure.js';
 
 export interface ErrorResponse {
   status: number;
@@ -18,7 +20,7 @@ export interface ErrorResponse {
 /**
  * The one place errors become responses. Nothing from an unexpected error
  * (message, stack, SQL) reaches the client: it is logged and answered as a
- * bare 500.
+ * bare 500, or as a 503 when it says the database is unavailable.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -63,6 +65,15 @@ export class HttpErrorFilter implements ExceptionFilter {
         headers: {},
       };
     }
+    const databaseCause = databaseUnavailableCause(exception);
+    if (databaseCause !== undefined) {
+      // The request line says it, at error level: one line per failed request.
+      recordDependencyFailure(request, {
+        dependency: 'database',
+        cause: databaseCause,
+      });
+      return databaseUnavailable();
+    }
     this.logger.error(
       `Unhandled error on ${request.method} ${request.url.split('?', 1)[0]}`,
       exception instanceof Error ? exception.stack : String(exception),
@@ -73,6 +84,30 @@ export class HttpErrorFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
+
+/**
+ * How long a client is asked to wait while the database is unavailable: a
+ * busy pool or a held lock clears within it, and a client that retries
+ * after it sees a restarting server back within a few tries.
+ */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * 503 (RFC 9110 §15.6.4) with `Retry-After`: the database failing is the
+ * service being unavailable for a moment, not a fault in the request, and
+ * not a 500. On the OAuth endpoints `temporarily_unavailable`, the code
+ * RFC 6749 registers for it (§4.1.2.1). Nothing of the driver's error is
+ * sent.
+ */
+function databaseUnavailable(): ErrorResponse {
+  const seconds = UNAVAILABLE_RETRY_AFTER_SECONDS;
+  return {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    detail: `The database is temporarily unavailable. Retry after ${seconds} seconds.`,
+    headers: { 'Retry-After': String(seconds) },
+    oauthError: 'temporarily_unavailable',
+  };
 }
 
 /**

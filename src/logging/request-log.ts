@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { dependencyFailureOf } from './dependency-failure.js';
 import { loggableUrl } from './redaction.js';
 import { runInRequest } from './request-context.js';
 
@@ -42,8 +43,20 @@ function writeRequestLine(
     // The pattern (`/users/:id`) groups requests; absent when no route matched.
     route: request.routeOptions.url,
     responseTime: Math.round(reply.elapsedTime),
+    // Which dependency failed the request (a 503), and the driver's code for how.
+    ...dependencyFields(request),
   };
   const message = `${request.method} ${url} ${statusCode}`;
   if (statusCode >= 500) log.error(line, message);
   else log.info(line, message);
+}
+
+function dependencyFields(request: FastifyRequest): {
+  dependency?: string;
+  dependencyError?: string;
+} {
+  const failure = dependencyFailureOf(request);
+  return failure === undefined
+    ? {}
+    : { dependency: failure.dependency, dependencyError: failure.cause };
 }

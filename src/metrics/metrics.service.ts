@@ -12,6 +12,10 @@ import {
 } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
+import {
+  DEPENDENCIES,
+  dependencyFailureOf,
+} from '../logging/dependency-failure.js';
 import { REDIS_CLIENT } from '../redis/redis.module.js';
 
 /** How a password-grant login ended, as the `outcome` label says it. */
@@ -82,6 +86,13 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
 
+  private readonly dependencyFailures = new Counter({
+    name: 'dependency_failures_total',
+    help: 'Requests answered 503 because a dependency failed, by dependency.',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     config: ConfigService<AppConfig, true>,
     private readonly adapterHost: HttpAdapterHost,
@@ -102,6 +113,8 @@ export class MetricsService implements OnModuleInit {
     for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ outcome }, 0);
     for (const grantType of GRANT_TYPES)
       this.tokensIssued.inc({ grant_type: grantType }, 0);
+    for (const dependency of DEPENDENCIES)
+      this.dependencyFailures.inc({ dependency }, 0);
     // Process metrics start timers and observers: only for an app that shows them.
     if (this.enabled) collectDefaultMetrics({ register: this.registry });
   }
@@ -120,6 +133,9 @@ export class MetricsService implements OnModuleInit {
       };
       this.httpRequests.inc(labels);
       this.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      const failure = dependencyFailureOf(request);
+      if (failure !== undefined)
+        this.dependencyFailures.inc({ dependency: failure.dependency });
       done();
     });
   }

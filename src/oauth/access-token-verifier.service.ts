@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
+import { databaseUnavailableCause } from '../database/unavailable.js';
 import { allowedByRoles } from '../users/roles.js';
 import type {
   AccessPrincipal,
@@ -75,7 +76,13 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         ));
       return await this.principalFor(claims, presenter);
     } catch (error) {
-      if (error instanceof Error && error.name !== 'QueryFailedError')
+      // A database failure is no answer about the token: a pool that hands
+      // out no connection rejects with a bare Error, not a QueryFailedError.
+      if (
+        error instanceof Error &&
+        error.name !== 'QueryFailedError' &&
+        databaseUnavailableCause(error) === undefined
+      )
         return null;
       throw error;
     }

@@ -68,7 +68,7 @@ export class TokenController {
       },
     },
   })
-  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429, 503)
   async issueToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -120,7 +120,7 @@ export class TokenController {
     description:
       'Revoked, or nothing to revoke: the answer is the same (RFC 7009 §2.2).',
   })
-  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429, 503)
   async revokeToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -143,7 +143,7 @@ export class TokenController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenTypeHintRequestDto })
   @ApiOkResponse({ type: IntrospectionDto })
-  @ApiOAuthErrorResponses(400, 401, 413, 415, 429)
+  @ApiOAuthErrorResponses(400, 401, 413, 415, 429, 503)
   async introspectToken(
     @Req() request: OAuthRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

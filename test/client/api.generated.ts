@@ -817,6 +817,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     registerUser: {
@@ -973,6 +991,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     getCurrentUser: {
@@ -1023,6 +1059,24 @@ export interface operations {
                      *       "status": 403,
                      *       "detail": "This requires an access token with the scope \"users:read\".",
                      *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
@@ -1128,6 +1182,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1245,6 +1317,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     changePassword: {
@@ -1337,6 +1427,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1434,6 +1542,24 @@ export interface operations {
                      *       "status": 404,
                      *       "detail": "No user has this id.",
                      *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
@@ -1546,6 +1672,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
@@ -1665,6 +1809,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     listOwnSessions: {
@@ -1715,6 +1877,24 @@ export interface operations {
                      *       "status": 403,
                      *       "detail": "This requires an access token with the scope \"users:read\".",
                      *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
@@ -1818,6 +1998,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     listClients: {
@@ -1868,6 +2066,24 @@ export interface operations {
                      *       "status": 403,
                      *       "detail": "This requires an access token with the scope \"users:read\".",
                      *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
@@ -1961,6 +2177,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     deleteClient: {
@@ -2029,6 +2263,24 @@ export interface operations {
                      *       "status": 404,
                      *       "detail": "No user has this id.",
                      *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
@@ -2105,6 +2357,15 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthErrorDto"];
                 };
             };
+            /** @description temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
         };
     };
     revokeToken: {
@@ -2165,6 +2426,15 @@ export interface operations {
             };
             /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2233,6 +2503,15 @@ export interface operations {
             };
             /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2387,6 +2666,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
         };
     };
     checkLiveness: {
@@ -2407,7 +2704,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthCheckResultDto"];
                 };
             };
-            /** @description A check failed: the service cannot serve requests now. */
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2445,7 +2742,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthCheckResultDto"];
                 };
             };
-            /** @description A check failed: the service cannot serve requests now. */
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2532,6 +2829,24 @@ export interface operations {
                      *       "status": 404,
                      *       "detail": "No user has this id.",
                      *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];

@@ -9,6 +9,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'invalid_request: the body is too large.',
   415: 'invalid_request: the body is not application/x-www-form-urlencoded.',
   429: 'temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait.',
+  503: 'temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait.',
 };
 
 declare module 'fastify' {
