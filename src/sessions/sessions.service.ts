@@ -67,7 +67,7 @@ export class SessionsService {
       order: { lastUsedAt: 'DESC' },
     });
     const now = new Date();
-    return sessions.filter((session) => session.expiresAt > now);
+    return sessions.filter((session) => isActiveSession(session, now));
   }
 }
 
