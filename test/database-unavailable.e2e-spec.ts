@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import bcrypt from 'bcrypt';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Response } from 'supertest';
@@ -197,6 +198,49 @@ describe('when the database is unavailable', () => {
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'carol');
     });
+
+    describe('with the login back-off at 2 attempts', () => {
+      let backoffApp: TestApp;
+
+      beforeAll(async () => {
+        // The stored hash is cheaper than BCRYPT_COST: a login that checks
+        // the password rewrites it, a write the read-only file refuses.
+        backoffApp = await createTestApp({
+          BCRYPT_COST: '5',
+          LOGIN_BACKOFF_THRESHOLD: '2',
+          LOGIN_BACKOFF_BASE_MS: '60000',
+        });
+        await registerUser(backoffApp);
+        await backoffApp.app
+          .get(DataSource)
+          .getRepository(User)
+          .update(
+            { username: 'alice' },
+            { passwordHash: await bcrypt.hash(GOOD_PASSWORD, 4) },
+          );
+      });
+      afterAll(() => backoffApp.close());
+
+      it('POST /auth/token: logins refused with 503 because the password check could not finish do not count toward the back-off, so the owner logs in once it is writable', async () => {
+        const dataSource = backoffApp.app.get(DataSource);
+        const login = () =>
+          backoffApp.http().post('/auth/token').type('form').send({
+            grant_type: 'password',
+            username: 'alice',
+            password: GOOD_PASSWORD,
+          });
+        await dataSource.query('PRAGMA query_only = ON');
+        try {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            expectUnavailableOAuthError(await login());
+          }
+        } finally {
+          await dataSource.query('PRAGMA query_only = OFF');
+        }
+
+        await login().expect(200);
+      });
+    });
   });
 
   onPostgres('on PostgreSQL', () => {
@@ -318,6 +362,45 @@ describe('when the database is unavailable', () => {
       expectUnavailableProblem(refused, '/users');
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'dave');
+    });
+
+    describe('with the login back-off at 2 attempts', () => {
+      let backoffApp: TestApp;
+
+      beforeAll(async () => {
+        backoffApp = await createTestApp({
+          DATABASE_POOL_SIZE: '2',
+          DATABASE_CONNECT_TIMEOUT_MS: '500',
+          LOGIN_BACKOFF_THRESHOLD: '2',
+          LOGIN_BACKOFF_BASE_MS: '60000',
+        });
+        await registerUser(backoffApp);
+      });
+      afterAll(() => backoffApp.close());
+
+      it('POST /auth/token: logins refused with 503 while the pool is exhausted do not count toward the back-off, so the owner logs in once a connection is free', async () => {
+        const login = () =>
+          backoffApp.http().post('/auth/token').type('form').send({
+            grant_type: 'password',
+            username: 'alice',
+            password: GOOD_PASSWORD,
+          });
+        const dataSource = backoffApp.app.get(DataSource);
+        const held = [
+          dataSource.createQueryRunner(),
+          dataSource.createQueryRunner(),
+        ];
+        try {
+          for (const runner of held) await runner.connect();
+          for (let attempt = 0; attempt < 3; attempt++) {
+            expectUnavailableOAuthError(await login());
+          }
+        } finally {
+          await Promise.all(held.map((runner) => runner.release()));
+        }
+
+        await login().expect(200);
+      });
     });
   });
 });
