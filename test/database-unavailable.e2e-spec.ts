@@ -199,6 +199,65 @@ describe('when the database is unavailable', () => {
       await registerUser(testApp, 'carol');
     });
 
+    it('POST /users answers 503 while the file is full, and the writes after it are committed, not left in a transaction that never ends', async () => {
+      const dataSource = testApp.app.get(DataSource);
+      const [{ page_count: pages }] =
+        await dataSource.query<{ page_count: number }[]>('PRAGMA page_count');
+      // No page more: as on a full disk, SQLite answers SQLITE_FULL and rolls the transaction back itself.
+      await dataSource.query(`PRAGMA max_page_count = ${pages}`);
+      let refused: Response | undefined;
+      try {
+        for (let i = 0; i < 200 && refused === undefined; i++) {
+          const response = await testApp
+            .http()
+            .post('/users')
+            .send({ username: `filler-${i}`, password: GOOD_PASSWORD });
+          if (response.status !== 201) refused = response;
+        }
+      } finally {
+        await dataSource.query('PRAGMA max_page_count = 1073741823');
+      }
+      expectUnavailableProblem(refused!, '/users');
+      expect(errorLinesOf(refused!)).toEqual([
+        expect.objectContaining({
+          dependency: 'database',
+          dependencyError: 'SQLITE_FULL',
+        }),
+      ]);
+
+      // A transaction that failed after it, without SQLite ending it
+      // itself (read-only), used to leave one open for good: TypeORM still
+      // counted the one SQLite had ended, so it began a savepoint and rolled
+      // back to it only. Every write after that was answered as stored and
+      // never committed.
+      expectUnavailableProblem(
+        await whileReadOnly(() =>
+          testApp
+            .http()
+            .post('/users')
+            .send({ username: 'erin', password: GOOD_PASSWORD }),
+        ),
+        '/users',
+      );
+      await registerUser(testApp, 'dave');
+
+      // Committed: another connection to the file sees it.
+      const other = new DataSource({
+        type: 'better-sqlite3',
+        database: testApp.databaseUrl.slice('sqlite:'.length),
+      });
+      await other.initialize();
+      try {
+        expect(
+          await other.query('SELECT username FROM users WHERE username = ?', [
+            'dave',
+          ]),
+        ).toEqual([{ username: 'dave' }]);
+      } finally {
+        await other.destroy();
+      }
+    });
+
     describe('with the login back-off at 2 attempts', () => {
       let backoffApp: TestApp;
 
