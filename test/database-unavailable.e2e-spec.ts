@@ -6,6 +6,8 @@ import type { Response } from 'supertest';
 import type { QueryRunner } from 'typeorm';
 import { DataSource } from 'typeorm';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { inTransaction } from '../src/database/transaction.js';
+import { databaseUnavailableCause } from '../src/database/unavailable.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { User } from '../src/users/user.entity.js';
@@ -421,6 +423,32 @@ describe('when the database is unavailable', () => {
       expectUnavailableProblem(refused, '/users');
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'dave');
+    });
+
+    it('a transaction whose connection the server ends between two statements fails as the database unavailable (503), not as a 500', async () => {
+      const dataSource = testApp.app.get(DataSource);
+      const other = new pg.Client({ connectionString: testApp.databaseUrl });
+      await other.connect();
+      try {
+        const failure = await inTransaction(dataSource, async (manager) => {
+          const [{ pid }] = await manager.query<{ pid: number }[]>(
+            'SELECT pg_backend_pid() AS pid',
+          );
+          // As when the server restarts: the connection ends while the transaction is idle.
+          await other.query('SELECT pg_terminate_backend($1)', [pid]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await manager.query('SELECT 1');
+        }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeDefined();
+        expect(databaseUnavailableCause(failure)).toBe('connection_terminated');
+      } finally {
+        await other.end();
+      }
+      // The pool let the dead connection go: the app serves on.
+      await loginRequest().expect(200);
     });
 
     describe('with the login back-off at 2 attempts', () => {
