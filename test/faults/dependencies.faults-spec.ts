@@ -153,6 +153,17 @@ const countBy = (
 const logSince = (instance: Instance, from: number) =>
   instance.output.slice(from).join('');
 
+/** How many request log lines name each dependencyError (the driver's code), since `from`. */
+function dependencyErrorsSince(instance: Instance, from: number) {
+  const counts: Record<string, number> = {};
+  for (const match of logSince(instance, from).matchAll(
+    /"dependencyError":"([^"]+)"/g,
+  )) {
+    counts[match[1]] = (counts[match[1]] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** Prints the instances' logs when `test` fails, then fails. */
 async function printingLogsOnFailure(
   instances: () => (Instance | undefined)[],
@@ -353,6 +364,7 @@ suite('when a dependency fails under load (production build)', () => {
             `unanswered ${countBy(records, (r) => r.failure !== undefined)}, ` +
             `first login 200 ${firstWrite.startedAt + firstWrite.latencyMs - up} ms after the restart; ` +
             `readiness during the outage ${JSON.stringify(readiness.probes.filter((p) => p.at >= down && p.at < starting).map((p) => p.status))}; ` +
+            `log lines by dependencyError ${JSON.stringify(dependencyErrorsSince(instance, logFrom))}; ` +
             oneLine(load.summary()),
         );
 
@@ -672,6 +684,7 @@ suite('when a dependency fails under load (production build)', () => {
             `while full: ${oneLine(load.summary(whileFull))}; ` +
             `500 ${countBy(records, (r) => r.status === 500)}, 5xx other than 503 ${countBy(records, (r) => is5xx(r) && r.status !== 503)}, ` +
             `first 2xx after freeing (ms) ${JSON.stringify(recovered)}; ` +
+            `log lines by dependencyError ${JSON.stringify(dependencyErrorsSince(instance, logFrom))}; ` +
             `all: ${oneLine(load.summary())}`,
         );
 
@@ -726,16 +739,17 @@ suite('when a dependency fails under load (production build)', () => {
    * RSS, sampled every second on every instance throughout: a leak that
    * grows with the requests served would show as a steady climb. Node's
    * RSS rises fast while V8 sizes its heaps to the load (A: from about 160
-   * to 230 MiB in its first 10 s) and then levels off, so the first
+   * to 235 MiB in its first 10 s) and then levels off, so the first
    * RSS_WARM_UP_MS are not judged. The median of the last RSS_WINDOW_MS
    * (a median: one GC's spike or drop does not move it) must stay within
-   * 1.5× the median of the RSS_WINDOW_MS after warm-up: a leak of the
-   * ~100 requests a second the load makes would have to be under about
-   * 1 KiB a request to pass over this suite's minute, so this catches a
-   * gross leak (a record kept per request, a listener added per
-   * connection), not a slow one; a soak run of the same load is for that.
-   * Only a series long enough for both windows apart is judged: A, which
-   * lives through the three PostgreSQL tests.
+   * 1.5× the median of the RSS_WINDOW_MS after warm-up; seen: 1.2× (236 to
+   * 285 MiB). The bound leaves V8 room to grow its old space, which it
+   * does in steps and seldom gives back, so it is not flaky; in exchange it
+   * catches only a gross leak: over the ~9,000 requests A serves between
+   * the two windows, one of more than ~13 KiB a request (a record kept per
+   * request, a listener added per connection). A slower one is for a soak
+   * run of the same load. Only a series long enough for both windows is
+   * judged: A, which lives through the three PostgreSQL tests.
    */
   it('the RSS of each instance levels off: no unbounded growth across the faults', () => {
     rss.stop();
