@@ -54,6 +54,15 @@ export default {
       testMatch: ['**/*.multi-spec.ts'],
     },
     {
+      // Production builds under load while the suite stops PostgreSQL and
+      // Redis, kills an instance and fills SQLite's disk: `npm run
+      // test:faults`, not `npm test`. It starts its own servers.
+      ...common,
+      displayName: 'faults',
+      roots: ['<rootDir>/test/faults'],
+      testMatch: ['**/*.faults-spec.ts'],
+    },
+    {
       // Swagger UI in Debian's Chromium: `npm run test:browser`, not `npm test`.
       ...common,
       displayName: 'browser',

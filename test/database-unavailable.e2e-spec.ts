@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import bcrypt from 'bcrypt';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Response } from 'supertest';
 import type { QueryRunner } from 'typeorm';
 import { DataSource } from 'typeorm';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { inTransaction } from '../src/database/transaction.js';
+import { databaseUnavailableCause } from '../src/database/unavailable.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { User } from '../src/users/user.entity.js';
@@ -197,6 +200,108 @@ describe('when the database is unavailable', () => {
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'carol');
     });
+
+    it('POST /users answers 503 while the file is full, and the writes after it are committed, not left in a transaction that never ends', async () => {
+      const dataSource = testApp.app.get(DataSource);
+      const [{ page_count: pages }] =
+        await dataSource.query<{ page_count: number }[]>('PRAGMA page_count');
+      // No page more: as on a full disk, SQLite answers SQLITE_FULL and rolls the transaction back itself.
+      await dataSource.query(`PRAGMA max_page_count = ${pages}`);
+      let refused: Response | undefined;
+      try {
+        for (let i = 0; i < 200 && refused === undefined; i++) {
+          const response = await testApp
+            .http()
+            .post('/users')
+            .send({ username: `filler-${i}`, password: GOOD_PASSWORD });
+          if (response.status !== 201) refused = response;
+        }
+      } finally {
+        await dataSource.query('PRAGMA max_page_count = 1073741823');
+      }
+      expectUnavailableProblem(refused!, '/users');
+      expect(errorLinesOf(refused!)).toEqual([
+        expect.objectContaining({
+          dependency: 'database',
+          dependencyError: 'SQLITE_FULL',
+        }),
+      ]);
+
+      // A transaction that failed after it, without SQLite ending it
+      // itself (read-only), used to leave one open for good: TypeORM still
+      // counted the one SQLite had ended, so it began a savepoint and rolled
+      // back to it only. Every write after that was answered as stored and
+      // never committed.
+      expectUnavailableProblem(
+        await whileReadOnly(() =>
+          testApp
+            .http()
+            .post('/users')
+            .send({ username: 'erin', password: GOOD_PASSWORD }),
+        ),
+        '/users',
+      );
+      await registerUser(testApp, 'dave');
+
+      // Committed: another connection to the file sees it.
+      const other = new DataSource({
+        type: 'better-sqlite3',
+        database: testApp.databaseUrl.slice('sqlite:'.length),
+      });
+      await other.initialize();
+      try {
+        expect(
+          await other.query('SELECT username FROM users WHERE username = ?', [
+            'dave',
+          ]),
+        ).toEqual([{ username: 'dave' }]);
+      } finally {
+        await other.destroy();
+      }
+    });
+
+    describe('with the login back-off at 2 attempts', () => {
+      let backoffApp: TestApp;
+
+      beforeAll(async () => {
+        // The stored hash is cheaper than BCRYPT_COST: a login that checks
+        // the password rewrites it, a write the read-only file refuses.
+        backoffApp = await createTestApp({
+          BCRYPT_COST: '5',
+          LOGIN_BACKOFF_THRESHOLD: '2',
+          LOGIN_BACKOFF_BASE_MS: '60000',
+        });
+        await registerUser(backoffApp);
+        await backoffApp.app
+          .get(DataSource)
+          .getRepository(User)
+          .update(
+            { username: 'alice' },
+            { passwordHash: await bcrypt.hash(GOOD_PASSWORD, 4) },
+          );
+      });
+      afterAll(() => backoffApp.close());
+
+      it('POST /auth/token: logins refused with 503 because the password check could not finish do not count toward the back-off, so the owner logs in once it is writable', async () => {
+        const dataSource = backoffApp.app.get(DataSource);
+        const login = () =>
+          backoffApp.http().post('/auth/token').type('form').send({
+            grant_type: 'password',
+            username: 'alice',
+            password: GOOD_PASSWORD,
+          });
+        await dataSource.query('PRAGMA query_only = ON');
+        try {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            expectUnavailableOAuthError(await login());
+          }
+        } finally {
+          await dataSource.query('PRAGMA query_only = OFF');
+        }
+
+        await login().expect(200);
+      });
+    });
   });
 
   onPostgres('on PostgreSQL', () => {
@@ -318,6 +423,71 @@ describe('when the database is unavailable', () => {
       expectUnavailableProblem(refused, '/users');
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'dave');
+    });
+
+    it('a transaction whose connection the server ends between two statements fails as the database unavailable (503), not as a 500', async () => {
+      const dataSource = testApp.app.get(DataSource);
+      const other = new pg.Client({ connectionString: testApp.databaseUrl });
+      await other.connect();
+      try {
+        const failure = await inTransaction(dataSource, async (manager) => {
+          const [{ pid }] = await manager.query<{ pid: number }[]>(
+            'SELECT pg_backend_pid() AS pid',
+          );
+          // As when the server restarts: the connection ends while the transaction is idle.
+          await other.query('SELECT pg_terminate_backend($1)', [pid]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await manager.query('SELECT 1');
+        }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeDefined();
+        expect(databaseUnavailableCause(failure)).toBe('connection_terminated');
+      } finally {
+        await other.end();
+      }
+      // The pool let the dead connection go: the app serves on.
+      await loginRequest().expect(200);
+    });
+
+    describe('with the login back-off at 2 attempts', () => {
+      let backoffApp: TestApp;
+
+      beforeAll(async () => {
+        backoffApp = await createTestApp({
+          DATABASE_POOL_SIZE: '2',
+          DATABASE_CONNECT_TIMEOUT_MS: '500',
+          LOGIN_BACKOFF_THRESHOLD: '2',
+          LOGIN_BACKOFF_BASE_MS: '60000',
+        });
+        await registerUser(backoffApp);
+      });
+      afterAll(() => backoffApp.close());
+
+      it('POST /auth/token: logins refused with 503 while the pool is exhausted do not count toward the back-off, so the owner logs in once a connection is free', async () => {
+        const login = () =>
+          backoffApp.http().post('/auth/token').type('form').send({
+            grant_type: 'password',
+            username: 'alice',
+            password: GOOD_PASSWORD,
+          });
+        const dataSource = backoffApp.app.get(DataSource);
+        const held = [
+          dataSource.createQueryRunner(),
+          dataSource.createQueryRunner(),
+        ];
+        try {
+          for (const runner of held) await runner.connect();
+          for (let attempt = 0; attempt < 3; attempt++) {
+            expectUnavailableOAuthError(await login());
+          }
+        } finally {
+          await Promise.all(held.map((runner) => runner.release()));
+        }
+
+        await login().expect(200);
+      });
     });
   });
 });

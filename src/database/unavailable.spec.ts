@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { QueryFailedError } from 'typeorm';
+import {
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 import { databaseUnavailableCause } from './unavailable.js';
 
 /** An error as a driver raises it: a message and, mostly, a code. */
@@ -53,6 +57,16 @@ describe('databaseUnavailableCause', () => {
       expect(databaseUnavailableCause(failedQuery(driverError(message)))).toBe(
         cause,
       );
+    },
+  );
+
+  it.each([
+    new QueryRunnerAlreadyReleasedError(),
+    new QueryRunnerProviderAlreadyReleasedError(),
+  ])(
+    'names a statement sent on a connection TypeORM released when it failed (%s)',
+    (error) => {
+      expect(databaseUnavailableCause(error)).toBe('connection_terminated');
     },
   );
 

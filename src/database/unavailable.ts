@@ -1,3 +1,8 @@
+import {
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
+
 /**
  * PostgreSQL SQLSTATEs that say the server cannot do the work now, not that
  * the statement is wrong: class 08 (the connection failed), class 53 (out
@@ -61,6 +66,16 @@ export function databaseUnavailableCause(error: unknown): string | undefined {
 }
 
 function causeOf(error: Record<string, unknown>): string | undefined {
+  // TypeORM releases a PostgreSQL query runner when its connection fails
+  // (the client's `error` event): the transaction's next statement then
+  // throws one of these (from a query builder, or from its EntityManager)
+  // instead of reaching the server.
+  if (
+    error instanceof QueryRunnerAlreadyReleasedError ||
+    error instanceof QueryRunnerProviderAlreadyReleasedError
+  ) {
+    return 'connection_terminated';
+  }
   const { code, message } = error;
   if (typeof code === 'string') {
     if (

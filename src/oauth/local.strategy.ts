@@ -4,6 +4,7 @@ import { Strategy } from 'passport-local';
 import { requestOrigin } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
 import { TooManyRequestsException } from '../common/http-problem.exception.js';
+import { databaseUnavailableCause } from '../database/unavailable.js';
 import type { User } from '../users/user.entity.js';
 import { normalizeUsername } from '../users/username.js';
 import { CredentialChecker } from '../users/credential-checker.service.js';
@@ -58,7 +59,18 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
         waitMs,
       );
     }
-    const check = await this.credentials.checkCredentials(username, password);
+    const check = await this.credentials
+      .checkCredentials(username, password)
+      .catch(async (error: unknown) => {
+        // The database did not answer, so the password was not found wrong:
+        // the attempt gives its count back. Otherwise every owner whose
+        // client retried through an outage would find their username held
+        // back once the database is back, with a wait doubling per retry.
+        if (databaseUnavailableCause(error) !== undefined) {
+          await this.backoff.abandoned(username, device?.id);
+        }
+        throw error;
+      });
     if (check.failure === undefined) {
       await this.backoff.succeeded(username, device?.id);
       return check.user;

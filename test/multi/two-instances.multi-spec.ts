@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import pg from 'pg';
+import type { Instance } from '../utils/processes.js';
+import { freePort, start, stop, waitUntilReady } from '../utils/processes.js';
 import type { TestDatabase } from '../utils/test-app.js';
 import { createTestDatabase, TEST_DATABASE_URL } from '../utils/test-app.js';
 
@@ -19,69 +19,6 @@ const PASSWORD = 'correct horse battery staple';
 const PUBLIC_URL = 'http://auth.multi.test';
 const TOKEN_LIMIT = 100;
 const BACKOFF_THRESHOLD = 3;
-
-interface Instance {
-  name: string;
-  base: string;
-  process: ChildProcess;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function start(name: string, port: number, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: {
-      ...process.env,
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return { name, base: `http://127.0.0.1:${port}`, process: child };
-}
-
-async function waitUntilReady(instance: Instance): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < 30_000) {
-    if (instance.process.exitCode !== null) {
-      throw new Error(
-        `${instance.name} exited with ${instance.process.exitCode}`,
-      );
-    }
-    try {
-      if ((await fetch(`${instance.base}/health/ready`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${instance.name} did not become ready in 30 s`);
-}
-
-async function stop(instance: Instance): Promise<void> {
-  if (instance.process.exitCode !== null) return;
-  const exited = new Promise((resolve) =>
-    instance.process.once('exit', resolve),
-  );
-  instance.process.kill('SIGTERM');
-  await exited;
-}
 
 function runNode(script: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -63,6 +63,15 @@ describe('LoginBackoff', () => {
     expect(await backoff.startAttempt('ａｌｉｃｅ')).toBe(1000);
   });
 
+  it('does not count an attempt that could not be checked', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect(await backoff.startAttempt('alice')).toBeUndefined();
+      await backoff.abandoned('alice');
+    }
+
+    expect(await waitsOver(2)).toEqual([]);
+  });
+
   it('starts afresh after a success', async () => {
     await waitsOver(3);
     await backoff.succeeded('alice');

@@ -94,6 +94,15 @@ export class LoginBackoff {
     return undefined;
   }
 
+  /**
+   * An attempt that started but could not be checked (the database did not
+   * answer): it was no guess, so it no longer counts. A wait it set, when
+   * it came at the threshold, stands: that slot is one attempt at a time.
+   */
+  async abandoned(username: string, deviceId?: string): Promise<void> {
+    await this.attempts.reward(keyOf(username, deviceId));
+  }
+
   /** A successful login: its bucket (the device's, if it came from one) starts afresh. */
   async succeeded(username: string, deviceId?: string): Promise<void> {
     const key = keyOf(username, deviceId);
