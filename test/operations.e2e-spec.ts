@@ -70,7 +70,8 @@ describe('operations', () => {
     // A database made before PostgreSQL support must upgrade untouched: the
     // migrations it already ran build, on SQLite, exactly what they built then,
     // and later ones change only what they say (1764576000000: a signing key's
-    // privateKey may be NULL).
+    // privateKey may be NULL; 1764748800000: login devices indexed by user and
+    // expiry).
     onSqlite(
       'on SQLite is exactly what the migrations built before PostgreSQL support',
       async () => {

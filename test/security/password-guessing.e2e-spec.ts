@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { AuditEvent } from '../../src/audit/audit-event.entity.js';
+import { LoginDevice } from '../../src/users/credentials/login-device.entity.js';
+import { MAX_DEVICES_PER_ACCOUNT } from '../../src/users/credentials/login-devices.service.js';
 import {
   expectOAuthError,
   expectInvalidGrant,
@@ -284,6 +286,39 @@ describe('a guesser holding an account back (device cookies)', () => {
     );
 
     await attempt('carol', GOOD_PASSWORD).expect(200);
+  });
+
+  it('keeps at most 20 devices per account: logins without the cookie push out the least recently used, not a device in use', async () => {
+    const erin = await registerUser(testApp, 'erin');
+    const devicesOfErin = () =>
+      testApp.app
+        .get(DataSource)
+        .getRepository(LoginDevice)
+        .find({ where: { userId: erin.id } });
+    const firstDevice = deviceCookieOf(
+      await attempt('erin', GOOD_PASSWORD).expect(200),
+    );
+    let inUse = deviceCookieOf(
+      await attempt('erin', GOOD_PASSWORD).expect(200),
+    );
+    // A script that never sends its cookie back: a new device at every login.
+    for (let i = 0; i < MAX_DEVICES_PER_ACCOUNT + 10; i++) {
+      await attempt('erin', GOOD_PASSWORD).expect(200);
+      if (i % 5 === 0) {
+        inUse = deviceCookieOf(
+          await attempt('erin', GOOD_PASSWORD, inUse).expect(200),
+        );
+      }
+    }
+
+    expect(await devicesOfErin()).toHaveLength(MAX_DEVICES_PER_ACCOUNT);
+    await lockOut('erin');
+    await attempt('erin', GOOD_PASSWORD, inUse).expect(200);
+    expectOAuthError(
+      await attempt('erin', GOOD_PASSWORD, firstDevice),
+      429,
+      'temporarily_unavailable',
+    );
   });
 
   it('ends the devices of an account when its password changes', async () => {

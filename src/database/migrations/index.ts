@@ -3,6 +3,7 @@ import { CreateSessionsAndClients1764403200000 } from './1764403200000-create-se
 import { CreateAuditEvents1764489600000 } from './1764489600000-create-audit-events.js';
 import { SigningKeysWithoutPrivateKey1764576000000 } from './1764576000000-signing-keys-without-private-key.js';
 import { CreateLoginDevices1764662400000 } from './1764662400000-create-login-devices.js';
+import { LoginDevicesByUserAndExpiry1764748800000 } from './1764748800000-login-devices-by-user-and-expiry.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -15,4 +16,5 @@ export const migrations = [
   CreateAuditEvents1764489600000,
   SigningKeysWithoutPrivateKey1764576000000,
   CreateLoginDevices1764662400000,
+  LoginDevicesByUserAndExpiry1764748800000,
 ];

@@ -16,7 +16,7 @@ import { User } from '../user.entity.js';
  * tokens, so a copy of the database lets nobody present one.
  */
 @Entity({ name: 'login_devices' })
-@Index('IDX_login_devices_userId', ['userId'])
+@Index('IDX_login_devices_userId_expiresAt', ['userId', 'expiresAt'])
 export class LoginDevice {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

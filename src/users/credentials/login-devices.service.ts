@@ -20,6 +20,12 @@ import { LoginDevice } from './login-device.entity.js';
  * account a stranger again. Browsers keep and send it by themselves; an API
  * client presents it by sending the cookie back in a `Cookie` header.
  */
+/**
+ * The devices an account keeps a cookie for: more than a person uses, few
+ * enough that a login's clean-up reads a handful of rows.
+ */
+export const MAX_DEVICES_PER_ACCOUNT = 20;
+
 @Injectable()
 export class LoginDevices {
   /**
@@ -84,8 +90,7 @@ export class LoginDevices {
     if (presented?.userId === user.id) {
       await this.devices.update(presented.id, { secretHash, expiresAt });
     } else {
-      // Room is made here, per account, rather than by a sweep of the whole table.
-      await this.devices.delete({ userId: user.id, expiresAt: LessThan(now) });
+      await this.makeRoom(user.id, now);
       await this.devices.insert({
         userId: user.id,
         secretHash,
@@ -100,5 +105,26 @@ export class LoginDevices {
       path: '/',
       maxAge: this.ttlSeconds,
     });
+  }
+
+  /**
+   * Room is made here, per account, rather than by a sweep of the whole
+   * table: the account's expired devices go, and so do the least recently
+   * used beyond MAX_DEVICES_PER_ACCOUNT. Without the cap, a client that
+   * logs in without sending its cookie back (a script, an app without a
+   * cookie jar) would add a row at every login, kept for LOGIN_DEVICE_TTL.
+   */
+  private async makeRoom(userId: string, now: Date): Promise<void> {
+    await this.devices.delete({ userId, expiresAt: LessThan(now) });
+    const beyondCap = await this.devices.find({
+      select: { id: true },
+      where: { userId },
+      // Each login from a device renews its expiry: the oldest expiry is the least recently used.
+      order: { expiresAt: 'DESC' },
+      skip: MAX_DEVICES_PER_ACCOUNT - 1,
+    });
+    if (beyondCap.length > 0) {
+      await this.devices.delete(beyondCap.map(({ id }) => id));
+    }
   }
 }
