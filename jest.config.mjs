@@ -63,6 +63,13 @@ export default {
       testMatch: ['**/*.faults-spec.ts'],
     },
     {
+      // The fault suite's load for SOAK_MINUTES (10): `npm run soak`, not in CI.
+      ...common,
+      displayName: 'soak',
+      roots: ['<rootDir>/test/soak'],
+      testMatch: ['**/*.soak-spec.ts'],
+    },
+    {
       // Swagger UI in Debian's Chromium: `npm run test:browser`, not `npm test`.
       ...common,
       displayName: 'browser',

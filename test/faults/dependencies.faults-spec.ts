@@ -21,8 +21,8 @@ import {
   stop,
   waitUntilReady,
 } from '../utils/processes.js';
-import type { LoadRecord, LoadTarget } from './mixed-load.js';
-import { MixedLoad } from './mixed-load.js';
+import type { LoadRecord, LoadTarget, PreparedLoad } from './mixed-load.js';
+import { MixedLoad, prepareMixedLoad } from './mixed-load.js';
 import type { RssSeries } from './rss.js';
 import { median, RssSampler } from './rss.js';
 import { missingServers, PostgresServer, RedisServer } from './servers.js';
@@ -39,6 +39,7 @@ import { missingServers, PostgresServer, RedisServer } from './servers.js';
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'root', password: 'a long admin passphrase here' };
 const WORKERS = 8;
+const LOAD_SETUP = { admin: ADMIN, workers: WORKERS, password: PASSWORD };
 /**
  * The bound on one request: a request unanswered after this long is a
  * hang. Well above what the suite's own timeouts allow a request that
@@ -191,56 +192,8 @@ async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
-/**
- * What the load needs on a fresh database: one user per worker, and the
- * confidential client (a resource server) that introspects their tokens,
- * registered by the seeded administrator.
- */
-async function prepareLoad(instance: Instance) {
-  const token = await fetch(`${instance.base}/auth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      username: ADMIN.username,
-      password: ADMIN.password,
-    }),
-  });
-  expect(token.status).toBe(200);
-  const { access_token } = (await token.json()) as { access_token: string };
-  const created = await fetch(`${instance.base}/clients`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${access_token}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify({
-      name: 'resource-server',
-      allowedScopes: [],
-      allowedGrantTypes: [],
-    }),
-  });
-  expect(created.status).toBe(201);
-  const client = (await created.json()) as { id: string; clientSecret: string };
-  const users = Array.from({ length: WORKERS }, (_, worker) => ({
-    username: `worker-${worker}`,
-    password: PASSWORD,
-  }));
-  for (const user of users) {
-    const registered = await fetch(`${instance.base}/users`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(user),
-    });
-    expect(registered.status).toBe(201);
-  }
-  return {
-    users,
-    introspector: { id: client.id, secret: client.clientSecret },
-  };
-}
-
 function mixedLoad(
-  prepared: Awaited<ReturnType<typeof prepareLoad>>,
+  prepared: PreparedLoad,
   targets: () => readonly LoadTarget[],
 ) {
   const load = new MixedLoad({
@@ -270,7 +223,7 @@ suite('when a dependency fails under load (production build)', () => {
   let b: Instance | undefined;
   let onSqlite: Instance | undefined;
   let env: Record<string, string>;
-  let prepared: Awaited<ReturnType<typeof prepareLoad>>;
+  let prepared: PreparedLoad;
   /** Every load record on the PostgreSQL database, for the refresh-token invariant. */
   const postgresRecords: LoadRecord[] = [];
   let tmpfs: string | undefined;
@@ -288,7 +241,7 @@ suite('when a dependency fails under load (production build)', () => {
     a = start('A', await freePort(), env, { output: 'capture' });
     await waitUntilReady(a);
     rss.watch('A', a.process.pid);
-    prepared = await prepareLoad(a);
+    prepared = await prepareMixedLoad(a.base, LOAD_SETUP);
   }, 60_000);
 
   afterEach(async () => {
@@ -638,7 +591,10 @@ suite('when a dependency fails under load (production build)', () => {
         rss.watch('SQLite', instance.process.pid);
         const pid = instance.process.pid;
         const logFrom = instance.output.length;
-        const load = mixedLoad(await prepareLoad(instance), () => [instance]);
+        const load = mixedLoad(
+          await prepareMixedLoad(instance.base, LOAD_SETUP),
+          () => [instance],
+        );
         load.start();
         await pause(3_000);
 

@@ -325,3 +325,78 @@ function failureOf(error: unknown): {
     code: cause?.code ?? cause?.name ?? String(error),
   };
 }
+
+/** What the load needs, made by `prepareMixedLoad`. */
+export type PreparedLoad = Pick<LoadOptions, 'users' | 'introspector'>;
+
+/** Throws unless the answer has the status the setup needs. */
+async function expectStatus(
+  what: string,
+  response: Response,
+  status: number,
+): Promise<void> {
+  if (response.status !== status) {
+    throw new Error(
+      `${what} answered ${response.status}: ${await response.text()}`,
+    );
+  }
+}
+
+/**
+ * What the load needs on a fresh database: one user per worker, and the
+ * confidential client (a resource server) that introspects their tokens,
+ * registered by the administrator the instance seeded (ADMIN_USERNAME).
+ */
+export async function prepareMixedLoad(
+  base: string,
+  {
+    admin,
+    workers,
+    password,
+  }: {
+    admin: { username: string; password: string };
+    workers: number;
+    password: string;
+  },
+): Promise<PreparedLoad> {
+  const token = await fetch(`${base}/auth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username: admin.username,
+      password: admin.password,
+    }),
+  });
+  await expectStatus("the administrator's login", token, 200);
+  const { access_token } = (await token.json()) as { access_token: string };
+  const created = await fetch(`${base}/clients`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${access_token}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({
+      name: 'resource-server',
+      allowedScopes: [],
+      allowedGrantTypes: [],
+    }),
+  });
+  await expectStatus('POST /clients', created, 201);
+  const client = (await created.json()) as { id: string; clientSecret: string };
+  const users = Array.from({ length: workers }, (_, worker) => ({
+    username: `worker-${worker}`,
+    password,
+  }));
+  for (const user of users) {
+    const registered = await fetch(`${base}/users`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(user),
+    });
+    await expectStatus(`registering ${user.username}`, registered, 201);
+  }
+  return {
+    users,
+    introspector: { id: client.id, secret: client.clientSecret },
+  };
+}

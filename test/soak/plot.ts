@@ -4,6 +4,10 @@ export interface SoakMinute {
   requests: number;
   p99Ms: number;
   rssMaxMb: number;
+  rssMedianMb: number;
+  /** The service's CPU time per request answered, and the load generator's. */
+  serviceCpuUsPerRequest: number;
+  loadCpuUsPerRequest: number;
 }
 
 interface Panel {
@@ -67,7 +71,10 @@ function panelSvg(panel: Panel, minutes: number[], top: number): string {
     top + MARGIN.top + PANEL_HEIGHT - (value / maximum) * PANEL_HEIGHT;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((share) => share * maximum);
   const points = panel.values
-    .map((value, index) => `${x(minutes[index]).toFixed(1)},${y(value).toFixed(1)}`)
+    .map(
+      (value, index) =>
+        `${x(minutes[index]).toFixed(1)},${y(value).toFixed(1)}`,
+    )
     .join(' ');
   return [
     `<text x="${MARGIN.left}" y="${top + 22}" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MixedLoad, prepareMixedLoad } from '../faults/mixed-load.js';
@@ -27,6 +33,15 @@ const ENGINE = TEST_DATABASE_URL === undefined ? 'sqlite' : 'postgres';
 /** Growth allowed between the first and the last minute after warm-up. */
 const RSS_GROWTH_BOUND = 1.15;
 
+/** utime + stime of a process, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
+  // After the command name: state is field 3, utime 14 and stime 15.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe(`a ${MINUTES}-minute soak on ${ENGINE}`, () => {
@@ -36,67 +51,86 @@ describe(`a ${MINUTES}-minute soak on ${ENGINE}`, () => {
   const minutes: SoakMinute[] = [];
   let records: LoadRecord[] = [];
 
-  beforeAll(async () => {
-    directory = mkdtempSync(join(tmpdir(), 'auth-soak-'));
-    database =
-      TEST_DATABASE_URL === undefined
-        ? {
-            databaseUrl: `sqlite:${join(directory, 'auth.sqlite')}`,
-            drop: () => Promise.resolve(),
-          }
-        : await createTestDatabase();
-    instance = start(
-      'soak',
-      await freePort(),
-      {
-        DATABASE_URL: database.databaseUrl,
-        BCRYPT_COST: '4',
-        PUBLIC_URL: 'http://auth.soak.test',
-        ADMIN_USERNAME: ADMIN.username,
-        ADMIN_PASSWORD: ADMIN.password,
-        THROTTLE_TOKEN_LIMIT: '1000000',
-        THROTTLE_REGISTRATION_LIMIT: '1000000',
-      },
-      { output: 'capture' },
-    );
-    await waitUntilReady(instance);
-    const prepared = await prepareMixedLoad(instance.base, {
-      admin: ADMIN,
-      workers: WORKERS,
-      password: PASSWORD,
-    });
-    const load = new MixedLoad({
-      ...prepared,
-      targets: () => [instance],
-      registrationPassword: PASSWORD,
-    });
-    const rss = new RssSampler();
-    rss.watch(instance.name, instance.process.pid);
-    const started = Date.now();
-    load.start();
-    for (let minute = 1; minute <= MINUTES; minute++) {
-      await pause(started + minute * 60_000 - Date.now());
-      const from = started + (minute - 1) * 60_000;
-      const of = load.between(from, from + 60_000);
-      const latencies = of.map(({ latencyMs }) => latencyMs).sort((a, b) => a - b);
-      const rssKb = rss.series[0].samples
-        .filter(([at]) => at >= (minute - 1) * 60_000 && at < minute * 60_000)
-        .map(([, kb]) => kb);
-      minutes.push({
-        minute,
-        requests: of.length,
-        p99Ms: latencies[Math.ceil(latencies.length * 0.99) - 1] ?? 0,
-        rssMaxMb: Math.max(...rssKb) / 1024,
-      });
-      console.log(
-        `soak ${ENGINE} minute ${minute}: ${of.length} requests, p99 ${minutes.at(-1)!.p99Ms} ms, RSS max ${minutes.at(-1)!.rssMaxMb.toFixed(0)} MB, median ${(median(rssKb) / 1024).toFixed(0)} MB`,
+  beforeAll(
+    async () => {
+      directory = mkdtempSync(join(tmpdir(), 'auth-soak-'));
+      database =
+        TEST_DATABASE_URL === undefined
+          ? {
+              databaseUrl: `sqlite:${join(directory, 'auth.sqlite')}`,
+              drop: () => Promise.resolve(),
+            }
+          : await createTestDatabase();
+      instance = start(
+        'soak',
+        await freePort(),
+        {
+          DATABASE_URL: database.databaseUrl,
+          BCRYPT_COST: '4',
+          PUBLIC_URL: 'http://auth.soak.test',
+          ADMIN_USERNAME: ADMIN.username,
+          ADMIN_PASSWORD: ADMIN.password,
+          THROTTLE_TOKEN_LIMIT: '1000000',
+          THROTTLE_REGISTRATION_LIMIT: '1000000',
+        },
+        { output: 'capture' },
       );
-    }
-    await load.stop();
-    rss.stop();
-    records = load.records;
-    writeResults();
-  }, (MINUTES + 2) * 60_000);
+      await waitUntilReady(instance);
+      const prepared = await prepareMixedLoad(instance.base, {
+        admin: ADMIN,
+        workers: WORKERS,
+        password: PASSWORD,
+      });
+      const load = new MixedLoad({
+        ...prepared,
+        targets: () => [instance],
+        registrationPassword: PASSWORD,
+      });
+      const rss = new RssSampler();
+      rss.watch(instance.name, instance.process.pid);
+      const started = Date.now();
+      const pid = instance.process.pid!;
+      let serviceCpuMs = cpuMsOf(pid);
+      let loadCpu = process.cpuUsage();
+      load.start();
+      for (let minute = 1; minute <= MINUTES; minute++) {
+        await pause(started + minute * 60_000 - Date.now());
+        const from = started + (minute - 1) * 60_000;
+        const of = load.between(from, from + 60_000);
+        const latencies = of
+          .map(({ latencyMs }) => latencyMs)
+          .sort((a, b) => a - b);
+        const rssKb = rss.series[0].samples
+          .filter(([at]) => at >= (minute - 1) * 60_000 && at < minute * 60_000)
+          .map(([, kb]) => kb);
+        const serviceCpuNow = cpuMsOf(pid);
+        const loadCpuSpent = process.cpuUsage(loadCpu);
+        loadCpu = process.cpuUsage();
+        minutes.push({
+          serviceCpuUsPerRequest: Math.round(
+            ((serviceCpuNow - serviceCpuMs) * 1000) / of.length,
+          ),
+          loadCpuUsPerRequest: Math.round(
+            (loadCpuSpent.user + loadCpuSpent.system) / of.length,
+          ),
+          minute,
+          requests: of.length,
+          p99Ms: latencies[Math.ceil(latencies.length * 0.99) - 1] ?? 0,
+          rssMaxMb: Math.max(...rssKb) / 1024,
+          rssMedianMb: median(rssKb) / 1024,
+        });
+        serviceCpuMs = serviceCpuNow;
+        console.log(
+          `soak ${ENGINE} minute ${minute}: ${of.length} requests, p99 ${minutes.at(-1)!.p99Ms} ms, RSS max ${minutes.at(-1)!.rssMaxMb.toFixed(0)} MB, median ${minutes.at(-1)!.rssMedianMb.toFixed(0)} MB; CPU per request: service ${minutes.at(-1)!.serviceCpuUsPerRequest} µs, load ${minutes.at(-1)!.loadCpuUsPerRequest} µs`,
+        );
+      }
+      await load.stop();
+      rss.stop();
+      records = load.records;
+      writeResults();
+    },
+    (MINUTES + 2) * 60_000,
+  );
 
   afterAll(async () => {
     if (instance !== undefined) await stop(instance);
@@ -124,7 +158,10 @@ describe(`a ${MINUTES}-minute soak on ${ENGINE}`, () => {
   it('answers every request, none with a 5xx, none left hanging', () => {
     const unanswered = records.filter(({ status }) => status === 0);
     const serverErrors = records.filter(({ status }) => status >= 500);
-    expect({ unanswered: unanswered.length, serverErrors: serverErrors.length }).toEqual({
+    expect({
+      unanswered: unanswered.length,
+      serverErrors: serverErrors.length,
+    }).toEqual({
       unanswered: 0,
       serverErrors: 0,
     });
