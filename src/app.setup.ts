@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { useContainer } from 'class-validator';
@@ -56,6 +57,7 @@ export function createHttpAdapter(): FastifyAdapter {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  closeKeptAliveConnectionsOnShutdown(adapter.getInstance());
   return adapter;
 }
 
@@ -108,4 +110,25 @@ export async function configureApp(
   });
   app.enableShutdownHooks();
   setupSwaggerUi(app, await openApiDocument(app));
+}
+
+/**
+ * A graceful shutdown ends once every connection is closed. Fastify closes
+ * the idle keep-alive connections when it starts closing, and answers new
+ * requests 503 (return503OnClosing), but a connection busy at that moment
+ * stays open after its answer, idle, until its client or the keep-alive
+ * timeout (72 s) ends it: measured, a SIGTERM with logins in flight left
+ * the process running until the orchestrator's SIGKILL. Each answer sent
+ * once the shutdown began therefore closes its connection.
+ */
+function closeKeptAliveConnectionsOnShutdown(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
 }
