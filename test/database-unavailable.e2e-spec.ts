@@ -95,7 +95,7 @@ function expectUnavailableOAuthError(response: Response) {
 
 describe('when the database is unavailable', () => {
   let testApp: TestApp;
-  const { loginRequest } = tokenClient(() => testApp);
+  const { loginRequest, tokenRequest } = tokenClient(() => testApp);
 
   onSqlite('on SQLite', () => {
     beforeAll(async () => {
@@ -408,6 +408,24 @@ describe('when the database is unavailable', () => {
       expect(await storedRows(testApp)).toEqual(before);
       await registerUser(testApp, 'carol');
       await loginRequest().expect(200);
+    });
+
+    it('a login whose device cookie cannot be stored once its session is: 200 with the tokens and no cookie, not a 503 for a session that exists', async () => {
+      const before = await storedRows(testApp);
+
+      const login = await whileTableLocked('login_devices', () =>
+        loginRequest(),
+      );
+
+      expect(login.status).toBe(200);
+      expect(login.headers['set-cookie']).toBeUndefined();
+      const after = await storedRows(testApp);
+      expect(after.sessions).toBe(before.sessions + 1);
+      const { refresh_token } = login.body as { refresh_token: string };
+      await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token,
+      }).expect(200);
     });
 
     it('a registration whose audit row times out leaves no user behind', async () => {

@@ -2,6 +2,7 @@ import {
   Controller,
   HttpCode,
   HttpStatus,
+  Logger,
   Post,
   Req,
   Res,
@@ -15,6 +16,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { databaseUnavailableCause } from '../database/unavailable.js';
 import { requestOrigin } from '../access/actor.js';
 import { RateLimit } from '../rate-limiting/rate-limit.decorator.js';
 import { Public } from '../access/auth.decorators.js';
@@ -42,6 +44,8 @@ import { TokenGrantsService } from './token-grants.service.js';
 @Controller('auth')
 @Public()
 export class TokenController {
+  private readonly logger = new Logger(TokenController.name);
+
   constructor(
     private readonly grants: TokenGrantsService,
     private readonly issuedTokens: IssuedTokensService,
@@ -85,7 +89,7 @@ export class TokenController {
           form.scope,
           requestOrigin(request),
         );
-        await this.devices.remember(request.user!, request.loginDevice, reply);
+        await this.rememberDevice(request, reply);
         break;
       case 'refresh_token':
         response = await this.grants.refreshGrant(
@@ -107,6 +111,27 @@ export class TokenController {
     }
     noStore(reply);
     return response;
+  }
+
+  /**
+   * After the session is stored, so a failure here cannot undo the login:
+   * answered 503, the client would hold no tokens for a session that
+   * exists, and would log in again. Without a cookie this time, the device
+   * is a stranger at its next login, no more.
+   */
+  private async rememberDevice(
+    request: OAuthRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    try {
+      await this.devices.remember(request.user!, request.loginDevice, reply);
+    } catch (error) {
+      const cause = databaseUnavailableCause(error);
+      if (cause === undefined) throw error;
+      this.logger.warn(
+        `A login's device cookie was not stored (the database: ${cause}); the login stands`,
+      );
+    }
   }
 
   /** Revoke a refresh or access token, ending its session (RFC 7009) */
