@@ -10,11 +10,16 @@ export interface SoakMinute {
   loadCpuUsPerRequest: number;
 }
 
+interface Line {
+  label: string;
+  values: number[];
+  colour: string;
+}
+
 interface Panel {
   title: string;
   unit: string;
-  values: number[];
-  colour: string;
+  lines: Line[];
 }
 
 const WIDTH = 720;
@@ -29,16 +34,31 @@ const MARGIN = { top: 36, right: 24, bottom: 36, left: 64 };
 export function soakChart(minutes: SoakMinute[], caption: string): string {
   const panels: Panel[] = [
     {
-      title: 'Peak RSS per minute',
+      title: 'RSS of the service per minute',
       unit: 'MB',
-      values: minutes.map(({ rssMaxMb }) => rssMaxMb),
-      colour: '#1f6feb',
+      lines: [
+        {
+          label: 'peak',
+          values: minutes.map(({ rssMaxMb }) => rssMaxMb),
+          colour: '#1f6feb',
+        },
+        {
+          label: 'median',
+          values: minutes.map(({ rssMedianMb }) => rssMedianMb),
+          colour: '#8250df',
+        },
+      ],
     },
     {
       title: 'p99 latency per minute (all routes)',
       unit: 'ms',
-      values: minutes.map(({ p99Ms }) => p99Ms),
-      colour: '#d1242f',
+      lines: [
+        {
+          label: 'p99',
+          values: minutes.map(({ p99Ms }) => p99Ms),
+          colour: '#d1242f',
+        },
+      ],
     },
   ];
   const height =
@@ -64,18 +84,14 @@ export function soakChart(minutes: SoakMinute[], caption: string): string {
 
 function panelSvg(panel: Panel, minutes: number[], top: number): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const maximum = niceCeiling(Math.max(...panel.values, 1));
+  const maximum = niceCeiling(
+    Math.max(...panel.lines.flatMap(({ values }) => values), 1),
+  );
   const lastMinute = Math.max(...minutes, 1);
   const x = (minute: number) => MARGIN.left + (minute / lastMinute) * plotWidth;
   const y = (value: number) =>
     top + MARGIN.top + PANEL_HEIGHT - (value / maximum) * PANEL_HEIGHT;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((share) => share * maximum);
-  const points = panel.values
-    .map(
-      (value, index) =>
-        `${x(minutes[index]).toFixed(1)},${y(value).toFixed(1)}`,
-    )
-    .join(' ');
   return [
     `<text x="${MARGIN.left}" y="${top + 22}" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
     ...ticks.map(
@@ -88,11 +104,19 @@ function panelSvg(panel: Panel, minutes: number[], top: number): string {
         `<text x="${x(minute)}" y="${top + MARGIN.top + PANEL_HEIGHT + 16}" text-anchor="middle" fill="#57606a">${minute}</text>`,
     ),
     `<text x="${WIDTH - MARGIN.right}" y="${top + MARGIN.top + PANEL_HEIGHT + 30}" text-anchor="end" fill="#57606a">minute</text>`,
-    `<polyline points="${points}" fill="none" stroke="${panel.colour}" stroke-width="2"/>`,
-    ...panel.values.map(
-      (value, index) =>
-        `<circle cx="${x(minutes[index]).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3" fill="${panel.colour}"><title>minute ${minutes[index]}: ${value.toFixed(1)} ${panel.unit}</title></circle>`,
-    ),
+    ...panel.lines.flatMap((line, lineIndex) => [
+      `<polyline points="${line.values
+        .map(
+          (value, index) =>
+            `${x(minutes[index]).toFixed(1)},${y(value).toFixed(1)}`,
+        )
+        .join(' ')}" fill="none" stroke="${line.colour}" stroke-width="2"/>`,
+      ...line.values.map(
+        (value, index) =>
+          `<circle cx="${x(minutes[index]).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3" fill="${line.colour}"><title>minute ${minutes[index]}: ${line.label} ${value.toFixed(1)} ${panel.unit}</title></circle>`,
+      ),
+      `<text x="${WIDTH - MARGIN.right}" y="${top + 22 + lineIndex * 14}" text-anchor="end" fill="${line.colour}">${escapeXml(line.label)}</text>`,
+    ]),
   ].join('\n');
 }
 
