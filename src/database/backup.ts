@@ -181,26 +181,28 @@ export async function restoreSqliteDatabase(
 ): Promise<{ restored: BackupContents; previous?: string }> {
   // Before anything is touched: a damaged or foreign file changes nothing.
   inspectSqliteBackup(backupFile);
-  let previous: string | undefined;
-  if (existsSync(targetFile)) {
-    if (!replace) {
-      throw new BackupError(
-        `${targetFile} already exists: pass --replace to replace it (its content is backed up beside it first).`,
-      );
-    }
-    ensureNotOpenElsewhere(targetFile);
-    previous = join(
-      dirname(targetFile),
-      `before-restore-${timestampedBackupName(now)}`,
-    );
-    await backupSqliteDatabase(targetFile, previous);
-  } else {
+  if (!existsSync(targetFile)) {
+    // A copy of the backup, renamed into place once whole: a restore cut
+    // short leaves no half-written database for the next start to open.
     mkdirSync(dirname(targetFile), { recursive: true });
-    closeSync(openSync(targetFile, 'wx', BACKUP_FILE_MODE));
+    const restored = await backupSqliteDatabase(backupFile, targetFile);
+    return { restored };
   }
+  if (!replace) {
+    throw new BackupError(
+      `${targetFile} already exists: pass --replace to replace it (its content is backed up beside it first).`,
+    );
+  }
+  ensureNotOpenElsewhere(targetFile);
+  const previous = join(
+    dirname(targetFile),
+    `before-restore-${timestampedBackupName(now)}`,
+  );
+  await backupSqliteDatabase(targetFile, previous);
   // Through the backup API rather than a file copy: SQLite writes the pages
-  // through the target's own journal, so a WAL file left beside the target
-  // cannot be replayed over the restored content.
+  // through the target's own journal, in one step and so one transaction, so
+  // neither a WAL file left beside the target nor a restore cut short can
+  // leave a mix of the old content and the new.
   const backup = openDatabase(backupFile, { readonly: true });
   try {
     await backup.backup(targetFile, {
