@@ -228,7 +228,11 @@ suite('when a dependency fails under load (production build)', () => {
   const postgresRecords: LoadRecord[] = [];
   let tmpfs: string | undefined;
   let tmpfsMounted = false;
-  const instances = () => [a, b, onSqlite];
+  let onReadOnly: Instance | undefined;
+  let readOnlyDirectory: string | undefined;
+  /** Files made immutable: writable again before anything else is cleaned up. */
+  const immutable: string[] = [];
+  const instances = () => [a, b, onSqlite, onReadOnly];
 
   beforeAll(async () => {
     if (missing !== undefined) throw new Error(`CI=true: ${missing}`);
@@ -264,6 +268,14 @@ suite('when a dependency fails under load (production build)', () => {
         .filter((instance) => instance !== undefined)
         .map((instance) => attempt(() => stop(instance))),
     );
+    if (immutable.length > 0) {
+      await attempt(() => execFileSync('chattr', ['-i', ...immutable]));
+    }
+    if (readOnlyDirectory !== undefined) {
+      await attempt(() =>
+        rmSync(readOnlyDirectory!, { recursive: true, force: true }),
+      );
+    }
     if (tmpfsMounted) await attempt(() => execFileSync('umount', [tmpfs!]));
     if (tmpfs !== undefined) {
       await attempt(() => rmSync(tmpfs!, { recursive: true, force: true }));
@@ -553,11 +565,8 @@ suite('when a dependency fails under load (production build)', () => {
   );
 
   /**
-   * A full disk, not a read-only one: a read-only file cannot be imposed
-   * on a process that has it open already (its descriptor keeps its mode,
-   * and `mount -o remount,ro` refuses while files are open for writing),
-   * so read-only is covered by test/database-unavailable.e2e-spec.ts
-   * (PRAGMA query_only) and this test covers the file system filling up.
+   * The file system filling up, on a small tmpfs of the test's own (the
+   * next test makes the files read-only).
    */
   it(
     'SQLite on a file system that fills up: writes answer 503, reads 200, nothing 500, and writes succeed again once there is room, in the same process',
@@ -686,6 +695,124 @@ suite('when a dependency fails under load (production build)', () => {
         expect(countBy(whileFull, (r) => !isWrite(r))).toBeGreaterThan(0);
         const log = logSince(instance, logFrom);
         expect(log).toContain('"dependencyError":"SQLITE_FULL"');
+        expect(log).not.toContain('Unhandled error');
+      }),
+    60_000,
+  );
+
+  it(
+    "SQLite's files made read-only under load: writes answer 503, reads 200, nothing 500, and writes succeed again once they are writable, in the same process",
+    () =>
+      printingLogsOnFailure(instances, async () => {
+        // chmod would change nothing: an open descriptor keeps the mode it
+        // was opened with. The immutable attribute refuses writes through
+        // open descriptors too (EPERM), as a file system gone read-only does.
+        readOnlyDirectory = mkdtempSync(join(tmpdir(), 'auth-faults-ro-'));
+        const database = join(readOnlyDirectory, 'auth.sqlite');
+        const instance = start(
+          'SQLite read-only',
+          await freePort(),
+          { ...ENV, DATABASE_URL: `sqlite:${database}` },
+          { output: 'capture' },
+        );
+        onReadOnly = instance;
+        await waitUntilReady(instance);
+        const pid = instance.process.pid;
+        const logFrom = instance.output.length;
+        const load = mixedLoad(
+          await prepareMixedLoad(instance.base, LOAD_SETUP),
+          () => [instance],
+        );
+        load.start();
+        await pause(2_000);
+
+        // The database and its write-ahead log (the -shm is memory SQLite maps).
+        const files = [database, `${database}-wal`];
+        try {
+          execFileSync('chattr', ['+i', ...files], { stdio: 'pipe' });
+          immutable.push(...files);
+        } catch (error) {
+          await load.stop();
+          if (inCi) throw error;
+          console.log(
+            `The SQLite read-only test is skipped: chattr +i failed (${String(error)})`,
+          );
+          return;
+        }
+        const readOnlyAt = Date.now();
+        const firstRefusal = await waitFor(
+          'a write answered 503 once the files are read-only',
+          () =>
+            load
+              .between(readOnlyAt)
+              .find((r) => r.status === 503 && isWrite(r)),
+          RECOVERY_BOUND_MS,
+        );
+        await pause(3_000);
+        const restoring = Date.now();
+        execFileSync('chattr', ['-i', ...files]);
+        immutable.splice(0);
+        const writable = Date.now();
+        const recovered: Record<string, number> = {};
+        for (const route of ['login', 'refresh', 'register'] as const) {
+          const first = await waitFor(
+            `a ${route} answered 2xx once the files are writable`,
+            () =>
+              load
+                .between(writable)
+                .find((r) => r.route === route && r.status < 300),
+            RECOVERY_BOUND_MS,
+          );
+          recovered[route] = first.startedAt + first.latencyMs - writable;
+        }
+        await pause(1_000);
+        await load.stop();
+
+        expect(instance.process.pid).toBe(pid);
+        expect(isRunning(instance)).toBe(true);
+        const records = load.records;
+        const whileReadOnly = load.between(firstRefusal.startedAt, restoring);
+        console.log(
+          `SQLite read-only (chattr +i): ${records.length} requests, ` +
+            `first 503 ${firstRefusal.startedAt + firstRefusal.latencyMs - readOnlyAt} ms after, ` +
+            `while read-only: ${oneLine(load.summary(whileReadOnly))}; ` +
+            `500 ${countBy(records, (r) => r.status === 500)}, ` +
+            `first 2xx once writable (ms) ${JSON.stringify(recovered)}`,
+        );
+        expect(records.filter((r) => is5xx(r) && r.status !== 503)).toEqual([]);
+        expect(withoutRetryAfter(records)).toEqual([]);
+        expect(records.filter((r) => r.failure !== undefined)).toEqual([]);
+        const writesWhileReadOnly = whileReadOnly.filter(isWrite);
+        expect(writesWhileReadOnly.length).toBeGreaterThan(50);
+        expect(writesWhileReadOnly.filter((r) => r.status !== 503)).toEqual([]);
+        expect(records.filter((r) => !isWrite(r) && r.status !== 200)).toEqual(
+          [],
+        );
+        expect(countBy(whileReadOnly, (r) => !isWrite(r))).toBeGreaterThan(0);
+
+        // Every login answered 200 is stored, read by another connection once the process has stopped.
+        await stop(instance);
+        const stored = new DataSource({
+          type: 'better-sqlite3',
+          database,
+          readonly: true,
+        });
+        await stored.initialize();
+        try {
+          const [{ sessions }] = await stored.query<{ sessions: number }[]>(
+            'SELECT count(*) AS sessions FROM sessions',
+          );
+          expect(sessions).toBe(
+            countBy(records, (r) => r.route === 'login' && r.status === 200) +
+              1,
+          );
+        } finally {
+          await stored.destroy();
+        }
+        const log = logSince(instance, logFrom);
+        expect(log).toMatch(
+          /"dependencyError":"SQLITE_(IOERR|READONLY)[A-Z_]*"/,
+        );
         expect(log).not.toContain('Unhandled error');
       }),
     60_000,
