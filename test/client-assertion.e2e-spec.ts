@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
+import { ClientAssertionJti } from '../src/oauth/client-assertion-jti.entity.js';
+import { ClientAssertionJtis } from '../src/oauth/client-assertion-jtis.service.js';
 import { expectOAuthErrorBody } from './utils/expectations.js';
 import {
   ADMIN,
@@ -21,11 +25,14 @@ const TOKEN_ENDPOINT = `${TEST_PUBLIC_URL}/auth/token`;
 interface KeyPair {
   kid: string;
   alg: string;
-  privateKey: CryptoKey;
+  privateKey: CryptoKey | KeyObject;
   publicJwk: JWK;
 }
 
-async function keyPair(kid: string, alg = 'ES256'): Promise<KeyPair> {
+/** A WebCrypto key pair, as oauth4webapi needs it. */
+type WebCryptoKeyPair = KeyPair & { privateKey: CryptoKey };
+
+async function keyPair(kid: string, alg = 'ES256'): Promise<WebCryptoKeyPair> {
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
   });
@@ -236,6 +243,33 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2)', () => {
     });
   });
 
+  it('accepts RSA (PS256) and Ed25519 (EdDSA) keys', async () => {
+    // A node:crypto key, not WebCrypto's: one RSA key that can sign both PS256 and RS256.
+    const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rsa: KeyPair = {
+      kid: 'rsa-pss',
+      alg: 'PS256',
+      privateKey: rsaPair.privateKey,
+      publicJwk: {
+        ...rsaPair.publicKey.export({ format: 'jwk' }),
+        kid: 'rsa-pss',
+        alg: 'PS256',
+      },
+    };
+    const ed = await keyPair('ed', 'EdDSA');
+    const both = await registerWithKeys('rsa-and-ed', [
+      rsa.publicJwk,
+      ed.publicJwk,
+    ]);
+    await tokenWith(withAssertion(await assertion(both.id, rsa))).expect(200);
+    await tokenWith(withAssertion(await assertion(both.id, ed))).expect(200);
+    // An RSA key pinned to PS256 refuses RS256, which the same key could sign.
+    await expectRefused(
+      withAssertion(await assertion(both.id, { ...rsa, alg: 'RS256' })),
+      /must be signed with PS256/,
+    );
+  });
+
   it('accepts the token endpoint as aud, in an array, and a matching client_id', async () => {
     await tokenWith({
       client_id: client.id,
@@ -392,6 +426,18 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2)', () => {
     });
   });
 
+  it('forgets used jtis once their assertions expired', async () => {
+    const used = testApp.app.get(DataSource).getRepository(ClientAssertionJti);
+    await tokenWith(withAssertion(await assertion(client.id, signer))).expect(
+      200,
+    );
+    expect(await used.count()).toBeGreaterThan(0);
+    await testApp.app
+      .get(ClientAssertionJtis)
+      .removeExpired(new Date(Date.now() + 10 * 60_000));
+    expect(await used.count()).toBe(0);
+  });
+
   it('refuses two methods at once with invalid_request', async () => {
     const response = await tokenWith(
       withAssertion(await assertion(client.id, signer)),
@@ -501,7 +547,7 @@ describe('private_key_jwt with oauth4webapi', () => {
   let baseUrl: string;
   let as: oauth.AuthorizationServer;
   let clientId: string;
-  let signer: KeyPair;
+  let signer: WebCryptoKeyPair;
   const options = { [oauth.allowInsecureRequests]: true };
 
   beforeAll(async () => {
