@@ -2,6 +2,7 @@ import { AuditEvent } from './audit/audit-event.entity.js';
 import { LoginDevice } from './users/credentials/login-device.entity.js';
 import { SigningKey } from './oauth/keys/signing-key.entity.js';
 import { Client } from './clients/client.entity.js';
+import { ClientAssertionJti } from './oauth/client-assertion-jti.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
@@ -19,4 +20,5 @@ export const entities = [
   Client,
   AuditEvent,
   LoginDevice,
+  ClientAssertionJti,
 ];

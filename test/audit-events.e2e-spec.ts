@@ -699,8 +699,8 @@ describe('audit log', () => {
       ...(await dataSource.getRepository(RefreshToken).find()).map(
         (token) => token.tokenHash,
       ),
-      ...(await dataSource.getRepository(Client).find()).map(
-        (client) => client.secretHash,
+      ...(await dataSource.getRepository(Client).find()).flatMap(
+        (client) => client.secretHash ?? [],
       ),
     ];
     const rows = await dataSource.query<Record<string, unknown>[]>(

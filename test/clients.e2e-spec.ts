@@ -101,6 +101,7 @@ describe('service clients', () => {
         name: 'reporting-service',
         allowedScopes: ['users:read', 'profile'],
         allowedGrantTypes: ['client_credentials', 'password'],
+        tokenEndpointAuthMethod: 'client_secret_basic',
         createdAt: expect.any(String),
         clientSecret: expect.any(String),
       });
@@ -385,6 +386,7 @@ describe('service clients', () => {
         name: 'listed-service',
         allowedScopes: ['users:read'],
         allowedGrantTypes: ['client_credentials'],
+        tokenEndpointAuthMethod: 'client_secret_basic',
         createdAt: created.createdAt,
       });
       for (const client of list) {
@@ -394,6 +396,7 @@ describe('service clients', () => {
           'createdAt',
           'id',
           'name',
+          'tokenEndpointAuthMethod',
         ]);
       }
       expect(JSON.stringify(response.body)).not.toContain(created.clientSecret);

@@ -93,16 +93,43 @@ describe('discovery', () => {
         token_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
+          'private_key_jwt',
           'none',
+        ],
+        token_endpoint_auth_signing_alg_values_supported: [
+          'RS256',
+          'PS256',
+          'ES256',
+          'ES384',
+          'EdDSA',
+          'Ed25519',
         ],
         revocation_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
+          'private_key_jwt',
           'none',
+        ],
+        revocation_endpoint_auth_signing_alg_values_supported: [
+          'RS256',
+          'PS256',
+          'ES256',
+          'ES384',
+          'EdDSA',
+          'Ed25519',
         ],
         introspection_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
+          'private_key_jwt',
+        ],
+        introspection_endpoint_auth_signing_alg_values_supported: [
+          'RS256',
+          'PS256',
+          'ES256',
+          'ES384',
+          'EdDSA',
+          'Ed25519',
         ],
         service_documentation: `${TEST_PUBLIC_URL}/docs`,
       });

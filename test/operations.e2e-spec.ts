@@ -71,7 +71,8 @@ describe('operations', () => {
     // migrations it already ran build, on SQLite, exactly what they built then,
     // and later ones change only what they say (1764576000000: a signing key's
     // privateKey may be NULL; 1764748800000: login devices indexed by user and
-    // expiry).
+    // expiry; 1764835200000: a client's secretHash may be NULL, its jwks, and
+    // the used client assertions' jtis).
     onSqlite(
       'on SQLite is exactly what the migrations built before PostgreSQL support',
       async () => {

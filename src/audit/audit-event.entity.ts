@@ -17,6 +17,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.deleted',
   'client.created',
   'client.deleted',
+  'client.keys_replaced',
   'signing_key.rotated',
 ] as const;
 

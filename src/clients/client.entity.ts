@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { ClientJwks } from './client-jwks.js';
 
 export const CLIENT_GRANT_TYPES = [
   'client_credentials',
@@ -17,9 +18,19 @@ export class Client {
   @Column({ type: 'varchar', length: 100 })
   name!: string;
 
-  /** Hex SHA-256 of the secret: 256 random bits need no slow hash. */
-  @Column({ type: 'varchar', length: 64 })
-  secretHash!: string;
+  /**
+   * Hex SHA-256 of the secret: 256 random bits need no slow hash. Null for
+   * a client that authenticates with its keys instead (`jwks`).
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  secretHash!: string | null;
+
+  /**
+   * The public keys of a `private_key_jwt` client (RFC 7523 §2.2); null
+   * for a client with a secret. A client has one or the other, never both.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  jwks!: ClientJwks | null;
 
   @Column({ type: 'simple-array' })
   allowedScopes!: string[];

@@ -1,5 +1,6 @@
 import {
   Body,
+  ConflictException,
   Controller,
   Delete,
   ForbiddenException,
@@ -9,6 +10,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Put,
   Res,
 } from '@nestjs/common';
 import {
@@ -29,8 +31,12 @@ import {
   ApiProblemResponse,
   ApiProblemResponses,
 } from '../common/api-problem-responses.decorator.js';
+import { ValidationProblemException } from '../common/http-problem.exception.js';
+import { readClientJwks } from './client-jwks.js';
+import type { ClientJwks } from './client-jwks.js';
 import { ClientsService } from './clients.service.js';
 import { ClientDto, CreatedClientDto } from './dto/client.dto.js';
+import { ClientJwksDto } from './dto/client-jwks.dto.js';
 import { CreateClientDto } from './dto/create-client.dto.js';
 
 @ApiTags('clients')
@@ -38,7 +44,7 @@ import { CreateClientDto } from './dto/create-client.dto.js';
 export class ClientsController {
   constructor(private readonly clients: ClientsService) {}
 
-  /** Register a service client (the secret is shown once) */
+  /** Register a service client (its secret is shown once; a private_key_jwt client has keys instead) */
   @Authenticated('clients:write')
   @Post()
   @HttpCode(HttpStatus.CREATED)
@@ -59,7 +65,16 @@ export class ClientsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedClientDto> {
     assertMayDelegate(principal, body.allowedScopes);
-    const { client, clientSecret } = await this.clients.create(body, actor);
+    const jwks = await keysOf(body);
+    const { client, clientSecret } = await this.clients.create(
+      {
+        name: body.name,
+        allowedScopes: body.allowedScopes,
+        allowedGrantTypes: body.allowedGrantTypes,
+        jwks,
+      },
+      actor,
+    );
     noStore(reply);
     return CreatedClientDto.withSecret(client, clientSecret);
   }
@@ -70,6 +85,28 @@ export class ClientsController {
   @ApiOkResponse({ type: [ClientDto] })
   async listClients(): Promise<ClientDto[]> {
     return (await this.clients.list()).map((client) => ClientDto.from(client));
+  }
+
+  /** Replace the public keys of a private_key_jwt client (to rotate them: add the new key, switch, remove the old) */
+  @Authenticated('clients:write')
+  @Put(':id/jwks')
+  @ApiOkResponse({ type: ClientDto })
+  @ApiProblemResponses(400, 404)
+  @ApiProblemResponse(409, 'The client authenticates with a secret, not keys.')
+  async replaceClientJwks(
+    @Param('id') id: string,
+    @Body() body: ClientJwksDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<ClientDto> {
+    const jwks = await readClientJwks(body, '');
+    const result = await this.clients.replaceJwks(id, jwks, actor);
+    if (result === 'not_found')
+      throw new NotFoundException('No client has this id.');
+    if (result === 'no_keys')
+      throw new ConflictException(
+        'This client authenticates with a secret; a client with keys is registered with tokenEndpointAuthMethod private_key_jwt.',
+      );
+    return ClientDto.from(result);
   }
 
   /** Delete a service client; its tokens and sessions end with it */
@@ -85,6 +122,32 @@ export class ClientsController {
     if (!(await this.clients.remove(id, actor)))
       throw new NotFoundException('No client has this id.');
   }
+}
+
+/** The keys of a private_key_jwt client; none for a client with a secret. */
+async function keysOf(body: CreateClientDto): Promise<ClientJwks | undefined> {
+  if (body.tokenEndpointAuthMethod === 'private_key_jwt') {
+    if (body.jwks === undefined) {
+      throw new ValidationProblemException([
+        {
+          field: 'jwks',
+          message:
+            'jwks is required with tokenEndpointAuthMethod private_key_jwt',
+        },
+      ]);
+    }
+    return readClientJwks(body.jwks);
+  }
+  if (body.jwks !== undefined) {
+    throw new ValidationProblemException([
+      {
+        field: 'jwks',
+        message:
+          'jwks is only for tokenEndpointAuthMethod private_key_jwt: a client has a secret or keys, not both',
+      },
+    ]);
+  }
+  return undefined;
 }
 
 /**

@@ -11,11 +11,14 @@ import { inTransaction } from '../database/transaction.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
 import type { ClientGrantType } from './client.entity.js';
 import { Client } from './client.entity.js';
+import type { ClientJwks } from './client-jwks.js';
 
 export interface NewClient {
   name: string;
   allowedScopes: string[];
   allowedGrantTypes: ClientGrantType[];
+  /** Public keys instead of a secret (private_key_jwt), already read by readClientJwks. */
+  jwks?: ClientJwks;
 }
 
 /** A client's 256-bit secret burns this much work whether or not the id exists. */
@@ -39,18 +42,22 @@ export class ClientsService {
     this.byId = new PrimaryKeyLookup(dataSource, Client);
   }
 
-  /** Registers a client; the secret is returned once and stored only as a hash. */
+  /**
+   * Registers a client. A client with keys gets no secret; any other gets
+   * one, returned once and stored only as a hash.
+   */
   async create(
     request: NewClient,
     actor: Actor,
-  ): Promise<{ client: Client; clientSecret: string }> {
-    const clientSecret = newSecret();
+  ): Promise<{ client: Client; clientSecret: string | null }> {
+    const clientSecret = request.jwks === undefined ? newSecret() : null;
     const client = this.clients.create({
       id: `svc_${randomBytes(12).toString('base64url')}`,
       // Millisecond precision, which SQLite's column default would not keep.
       createdAt: new Date(),
       name: request.name,
-      secretHash: hashSecret(clientSecret),
+      secretHash: clientSecret === null ? null : hashSecret(clientSecret),
+      jwks: request.jwks ?? null,
       allowedScopes: [...new Set(request.allowedScopes)],
       allowedGrantTypes: [...new Set(request.allowedGrantTypes)],
     });
@@ -64,6 +71,8 @@ export class ClientsService {
             name: client.name,
             allowedScopes: client.allowedScopes,
             allowedGrantTypes: client.allowedGrantTypes,
+            tokenEndpointAuthMethod: authMethodOf(client),
+            ...keyIdsOf(client),
           },
         },
         actor,
@@ -73,12 +82,43 @@ export class ClientsService {
     return { client, clientSecret };
   }
 
+  /**
+   * Replaces the keys of a private_key_jwt client, the way to rotate them:
+   * register the old and the new key, switch the client to the new one,
+   * then register the new one alone. 'no_keys' for a client with a secret.
+   */
+  async replaceJwks(
+    id: string,
+    jwks: ClientJwks,
+    actor: Actor,
+  ): Promise<Client | 'not_found' | 'no_keys'> {
+    if (containsNul(id)) return 'not_found';
+    return inTransaction(this.dataSource, async (manager) => {
+      const client = await manager.findOneBy(Client, { id });
+      if (client === null) return 'not_found';
+      if (client.jwks === null) return 'no_keys';
+      client.jwks = jwks;
+      await manager.update(Client, { id }, { jwks });
+      await this.events.record(
+        {
+          type: 'client.keys_replaced',
+          clientId: id,
+          details: keyIdsOf(client),
+        },
+        actor,
+        manager,
+      );
+      return client;
+    });
+  }
+
   /** The client these credentials authenticate, or null. */
   async authenticate(
     clientId: string,
     clientSecret: string,
   ): Promise<Client | null> {
     const client = await this.findById(clientId);
+    // A client with keys has no secret: nothing a caller sends matches.
     const matches = secretMatches(
       clientSecret,
       client?.secretHash ?? UNKNOWN_CLIENT_HASH,
@@ -119,4 +159,17 @@ export class ClientsService {
       return true;
     });
   }
+}
+
+/** RFC 7591 §2's name for how the client authenticates at the token endpoint. */
+export function authMethodOf(
+  client: Client,
+): 'client_secret_basic' | 'private_key_jwt' {
+  return client.jwks === null ? 'client_secret_basic' : 'private_key_jwt';
+}
+
+function keyIdsOf(client: Client): { keyIds?: string[] } {
+  return client.jwks === null
+    ? {}
+    : { keyIds: client.jwks.keys.map((key) => key.kid) };
 }

@@ -18,6 +18,9 @@ import { OAuthClientGuard } from './oauth-client.guard.js';
 import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenController } from './token.controller.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
+import { ClientAssertionJti } from './client-assertion-jti.entity.js';
+import { ClientAssertionJtis } from './client-assertion-jtis.service.js';
+import { ClientAssertionVerifier } from './client-assertion-verifier.service.js';
 import { JwtAuthGuard } from '../access/jwt-auth.guard.js';
 import { JwtStrategy } from '../access/jwt.strategy.js';
 import { JwksController } from './keys/jwks.controller.js';
@@ -38,7 +41,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
-    TypeOrmModule.forFeature([SigningKey, LoginDevice]),
+    TypeOrmModule.forFeature([SigningKey, LoginDevice, ClientAssertionJti]),
   ],
   controllers: [TokenController, JwksController, DiscoveryController],
   providers: [
@@ -46,6 +49,8 @@ import { TokenGrantsService } from './token-grants.service.js';
     SigningKeyStore,
     AccessTokenService,
     ClientAuthenticator,
+    ClientAssertionVerifier,
+    ClientAssertionJtis,
     TokenGrantsService,
     LocalStrategy,
     LoginDevices,

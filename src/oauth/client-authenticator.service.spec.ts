@@ -9,6 +9,7 @@ import { validateEnv } from '../config/env.js';
 import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
 import { REDIS_CLIENT } from '../redis/redis.module.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
+import { ClientAssertionVerifier } from './client-assertion-verifier.service.js';
 import { InvalidClient, InvalidRequest } from './protocol/oauth.errors.js';
 import type { TokenRequest } from './protocol/token-request.js';
 
@@ -58,6 +59,8 @@ describe('ClientAuthenticator.authenticate()', () => {
         { provide: ClientsService, useValue: clients },
         // The audit log is the e2e tests' to check; here a failure only has to be answered.
         { provide: SecurityEvents, useValue: auditLog },
+        // Client assertions are the e2e tests' (client-assertion.e2e-spec.ts): they need real keys.
+        { provide: ClientAssertionVerifier, useValue: {} },
         // The limits' own counters, in memory: failures here stay far below them.
         RateLimiters,
         { provide: REDIS_CLIENT, useValue: null },

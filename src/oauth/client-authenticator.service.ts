@@ -12,6 +12,11 @@ import { TooManyRequestsException } from '../common/http-problem.exception.js';
 import type { AppConfig } from '../config/env.js';
 import { clientKeyOf } from '../rate-limiting/client-key.js';
 import { RateLimiters } from '../rate-limiting/rate-limiters.service.js';
+import {
+  ClientAssertionRefused,
+  ClientAssertionVerifier,
+  JWT_BEARER_ASSERTION_TYPE,
+} from './client-assertion-verifier.service.js';
 import { InvalidClient, InvalidRequest } from './protocol/oauth.errors.js';
 import type { TokenRequest } from './protocol/token-request.js';
 
@@ -29,9 +34,18 @@ interface ClientCredentials {
   method: 'client_secret_basic' | 'client_secret_post';
 }
 
+/** RFC 7523 §2.2: a JWT the client signed; `client_id` is optional beside it. */
+interface ClientAssertion {
+  method: 'private_key_jwt';
+  clientId?: string;
+  assertionType: string;
+  assertion: string;
+}
+
 /**
  * RFC 6749 §2.3: who is asking. A registered client authenticates with
- * HTTP Basic (client_secret_basic) or in the body (client_secret_post); a
+ * HTTP Basic (client_secret_basic) or in the body (client_secret_post), or,
+ * if it registered keys, with a signed JWT (private_key_jwt, RFC 7523); a
  * request without client credentials is the public client. Swagger UI's
  * password form sends `Basic Og==` (an empty id and secret) when no client
  * is configured: that is the public client too, not a failed login.
@@ -51,6 +65,7 @@ export class ClientAuthenticator {
   constructor(
     private readonly clients: ClientsService,
     private readonly events: SecurityEvents,
+    private readonly assertions: ClientAssertionVerifier,
     limiters: RateLimiters,
     config: ConfigService<AppConfig, true>,
   ) {
@@ -80,6 +95,9 @@ export class ClientAuthenticator {
     if (credentials === undefined) {
       return { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null };
     }
+    if (credentials.method === 'private_key_jwt') {
+      return this.authenticateByAssertion(request, credentials);
+    }
     if (
       credentials.method === 'client_secret_post' &&
       credentials.clientSecret === '' &&
@@ -94,19 +112,53 @@ export class ClientAuthenticator {
       credentials.clientSecret,
     );
     if (client === null) {
-      await this.countFailure(credentials.clientId, request.ip);
-      await this.events.recordRepeated(
-        {
-          type: 'client_authentication.failed',
-          clientId: credentials.clientId,
-          details: { method: credentials.method },
-        },
-        requestOrigin(request),
-        `${clientKeyOf(request.ip)} ${credentials.clientId}`,
-      );
+      await this.refuse(request, credentials.clientId, {
+        method: credentials.method,
+      });
       throw new InvalidClient('Client authentication failed.', this.realm);
     }
     return { clientId: client.id, confidential: true, client };
+  }
+
+  private async authenticateByAssertion(
+    request: FastifyRequest,
+    credentials: ClientAssertion,
+  ): Promise<AuthenticatedClient> {
+    try {
+      if (credentials.assertionType !== JWT_BEARER_ASSERTION_TYPE) {
+        throw new ClientAssertionRefused(
+          credentials.clientId ?? '',
+          'assertion_type',
+          `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}.`,
+        );
+      }
+      const client = await this.assertions.verify(
+        credentials.assertion,
+        credentials.clientId,
+      );
+      return { clientId: client.id, confidential: true, client };
+    } catch (error) {
+      if (!(error instanceof ClientAssertionRefused)) throw error;
+      await this.refuse(request, error.clientId, {
+        method: credentials.method,
+        reason: error.reason,
+      });
+      throw new InvalidClient(error.description, this.realm);
+    }
+  }
+
+  /** A failed client authentication: counted, then audited. */
+  private async refuse(
+    request: FastifyRequest,
+    clientId: string,
+    details: Record<string, string>,
+  ): Promise<void> {
+    await this.countFailure(clientId, request.ip);
+    await this.events.recordRepeated(
+      { type: 'client_authentication.failed', clientId, details },
+      requestOrigin(request),
+      `${clientKeyOf(request.ip)} ${clientId}`,
+    );
   }
 
   /** Counts a failure against its address and its client id; over either limit, a 429 and no audit row. */
@@ -144,8 +196,33 @@ export class ClientAuthenticator {
   private credentialsOf(
     request: FastifyRequest,
     params: TokenRequest,
-  ): ClientCredentials | undefined {
+  ): ClientCredentials | ClientAssertion | undefined {
     const basic = this.basicCredentials(request.headers.authorization);
+    if (
+      params.client_assertion !== undefined ||
+      params.client_assertion_type !== undefined
+    ) {
+      if (basic !== undefined || params.client_secret !== undefined) {
+        // §2.3: a client MUST NOT use more than one authentication method.
+        throw new InvalidRequest(
+          'Use one client authentication method, not two: a client assertion or a secret.',
+        );
+      }
+      if (
+        params.client_assertion === undefined ||
+        params.client_assertion_type === undefined
+      ) {
+        throw new InvalidRequest(
+          'client_assertion and client_assertion_type are sent together (RFC 7521 section 4.2).',
+        );
+      }
+      return {
+        method: 'private_key_jwt',
+        clientId: params.client_id,
+        assertionType: params.client_assertion_type,
+        assertion: params.client_assertion,
+      };
+    }
     const post =
       params.client_id === undefined && params.client_secret === undefined
         ? undefined

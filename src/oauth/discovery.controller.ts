@@ -9,6 +9,7 @@ import {
 } from './discovery.dto.js';
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from '../access/scopes.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from '../clients/client-jwks.js';
 
 @ApiTags('discovery')
 @Public()
@@ -20,7 +21,13 @@ export class DiscoveryController {
   constructor(config: ConfigService<AppConfig, true>) {
     const issuer = config.get('PUBLIC_URL', { infer: true });
     const scopes = Object.keys(SCOPES);
-    const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+    const clientAuthMethods = [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+    ];
+    const authMethods = [...clientAuthMethods, 'none'];
+    const assertionAlgorithms = [...CLIENT_ASSERTION_ALGORITHMS];
     this.authorizationServer = {
       issuer,
       token_endpoint: `${issuer}/auth/token`,
@@ -36,11 +43,13 @@ export class DiscoveryController {
       // No authorization endpoint: no response types (RFC 8414 §2).
       response_types_supported: [],
       token_endpoint_auth_methods_supported: authMethods,
+      token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
       revocation_endpoint_auth_methods_supported: authMethods,
-      introspection_endpoint_auth_methods_supported: [
-        'client_secret_basic',
-        'client_secret_post',
-      ],
+      revocation_endpoint_auth_signing_alg_values_supported:
+        assertionAlgorithms,
+      introspection_endpoint_auth_methods_supported: clientAuthMethods,
+      introspection_endpoint_auth_signing_alg_values_supported:
+        assertionAlgorithms,
       service_documentation: `${issuer}/docs`,
     };
     this.protectedResource = {

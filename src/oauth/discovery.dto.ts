@@ -10,9 +10,14 @@ export class AuthorizationServerMetadataDto {
   scopes_supported!: string[];
   /** Empty: this server has no authorization endpoint. */
   response_types_supported!: string[];
+  /** @example ["client_secret_basic","client_secret_post","private_key_jwt","none"] */
   token_endpoint_auth_methods_supported!: string[];
+  /** The algorithms of `private_key_jwt` assertions. @example ["RS256","PS256","ES256","ES384","EdDSA","Ed25519"] */
+  token_endpoint_auth_signing_alg_values_supported!: string[];
   revocation_endpoint_auth_methods_supported!: string[];
+  revocation_endpoint_auth_signing_alg_values_supported!: string[];
   introspection_endpoint_auth_methods_supported!: string[];
+  introspection_endpoint_auth_signing_alg_values_supported!: string[];
   service_documentation!: string;
 }
 

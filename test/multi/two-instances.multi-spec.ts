@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import type { Instance } from '../utils/processes.js';
 import { freePort, start, stop, waitUntilReady } from '../utils/processes.js';
@@ -222,6 +223,50 @@ describe('two instances over one PostgreSQL and one Redis', () => {
       expect((await refresh(b, successor)).status).toBe(400);
     }
   }, 60_000);
+
+  it('a client assertion used at A is refused at B: its jti is remembered in the shared database', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const clientId = `svc_multi_${randomBytes(6).toString('hex')}`;
+    const jwks = {
+      keys: [{ ...(await exportJWK(publicKey)), kid: 'multi-1', alg: 'ES256' }],
+    };
+    // Registered in the database directly: the suite has no administrator to do it.
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO clients (id, name, "secretHash", "allowedScopes", "allowedGrantTypes", jwks)
+         VALUES ($1, 'multi', NULL, $2, $3, $4)`,
+        [
+          clientId,
+          ['users:read'],
+          ['client_credentials'],
+          JSON.stringify(jwks),
+        ],
+      );
+    } finally {
+      await client.end();
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const signed = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'multi-1' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(PUBLIC_URL)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(privateKey);
+    const form = {
+      grant_type: 'client_credentials',
+      client_assertion_type:
+        'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: signed,
+    };
+    expect((await tokenRequest(a, form)).status).toBe(200);
+    const replayed = await tokenRequest(b, form);
+    expect(replayed.status).toBe(401);
+    expect(await replayed.json()).toMatchObject({ error: 'invalid_client' });
+  });
 
   it('a key rotated with keys:rotate signs A’s new tokens, is served in B’s JWKS, and B accepts them', async () => {
     const output = await runNode('dist/cli/rotate-signing-key.js', env);

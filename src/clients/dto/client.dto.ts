@@ -1,4 +1,6 @@
 import type { Client, ClientGrantType } from '../client.entity.js';
+import { authMethodOf } from '../clients.service.js';
+import { ClientJwksDto } from './client-jwks.dto.js';
 
 /** A registered client, without its secret. */
 export class ClientDto {
@@ -10,6 +12,15 @@ export class ClientDto {
   allowedScopes!: string[];
   /** @example ["client_credentials"] */
   allowedGrantTypes!: ClientGrantType[];
+  /**
+   * `client_secret_basic` for a client with a secret (sent with HTTP Basic
+   * or, as `client_secret_post`, in the form), `private_key_jwt` for one
+   * with keys.
+   * @example "private_key_jwt"
+   */
+  tokenEndpointAuthMethod!: 'client_secret_basic' | 'private_key_jwt';
+  /** A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
+  jwks?: ClientJwksDto;
   createdAt!: Date;
 
   static from(client: Client): ClientDto {
@@ -18,19 +29,29 @@ export class ClientDto {
     dto.name = client.name;
     dto.allowedScopes = [...client.allowedScopes];
     dto.allowedGrantTypes = [...client.allowedGrantTypes];
+    dto.tokenEndpointAuthMethod = authMethodOf(client);
+    if (client.jwks !== null) dto.jwks = ClientJwksDto.from(client.jwks);
     dto.createdAt = client.createdAt;
     return dto;
   }
 }
 
-/** The new client with its secret: shown this once, stored only hashed. */
+/** The new client with its secret, if it has one: shown this once, stored only hashed. */
 export class CreatedClientDto extends ClientDto {
-  /** Keep it secret: it is not stored and cannot be shown again. */
-  clientSecret!: string;
+  /**
+   * Keep it secret: it is not stored and cannot be shown again. Absent for
+   * a private_key_jwt client, which has none.
+   */
+  clientSecret?: string;
 
-  static withSecret(client: Client, clientSecret: string): CreatedClientDto {
-    return Object.assign(new CreatedClientDto(), ClientDto.from(client), {
-      clientSecret,
-    });
+  static withSecret(
+    client: Client,
+    clientSecret: string | null,
+  ): CreatedClientDto {
+    return Object.assign(
+      new CreatedClientDto(),
+      ClientDto.from(client),
+      clientSecret === null ? {} : { clientSecret },
+    );
   }
 }

@@ -2,13 +2,23 @@ import {
   ArrayUnique,
   IsArray,
   IsIn,
+  IsObject,
   IsString,
   Length,
   Matches,
 } from 'class-validator';
 import { SCOPES } from '../../access/scopes.js';
+import { IsOmittable } from '../../common/validation.js';
 import type { ClientGrantType } from '../client.entity.js';
 import { CLIENT_GRANT_TYPES } from '../client.entity.js';
+import { ClientJwksDto } from './client-jwks.dto.js';
+
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export class CreateClientDto {
   /**
@@ -43,4 +53,25 @@ export class CreateClientDto {
   @ArrayUnique()
   @IsIn(CLIENT_GRANT_TYPES, { each: true })
   allowedGrantTypes!: ClientGrantType[];
+
+  /**
+   * How the client authenticates at the token, revocation and
+   * introspection endpoints (RFC 7591 §2). With a secret (the default;
+   * `client_secret_basic` and `client_secret_post` both accept it either
+   * way) or, with `private_key_jwt`, with JWTs signed by a key in `jwks`
+   * (RFC 7523 §2.2): such a client has no secret.
+   * @example "private_key_jwt"
+   */
+  @IsOmittable()
+  @IsIn(CLIENT_AUTH_METHODS)
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+
+  /**
+   * The client's public keys, for `private_key_jwt` only (and required
+   * with it). Keys are not fetched from a `jwks_uri`.
+   * @example {"keys":[{"kty":"EC","crv":"P-256","kid":"billing-2026-12","alg":"ES256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}
+   */
+  @IsOmittable()
+  @IsObject()
+  jwks?: ClientJwksDto;
 }

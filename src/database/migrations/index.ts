@@ -4,6 +4,7 @@ import { CreateAuditEvents1764489600000 } from './1764489600000-create-audit-eve
 import { SigningKeysWithoutPrivateKey1764576000000 } from './1764576000000-signing-keys-without-private-key.js';
 import { CreateLoginDevices1764662400000 } from './1764662400000-create-login-devices.js';
 import { LoginDevicesByUserAndExpiry1764748800000 } from './1764748800000-login-devices-by-user-and-expiry.js';
+import { ClientsWithKeys1764835200000 } from './1764835200000-clients-with-keys.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -17,4 +18,5 @@ export const migrations = [
   SigningKeysWithoutPrivateKey1764576000000,
   CreateLoginDevices1764662400000,
   LoginDevicesByUserAndExpiry1764748800000,
+  ClientsWithKeys1764835200000,
 ];

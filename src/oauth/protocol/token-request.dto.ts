@@ -19,9 +19,21 @@ export class TokenRequestDto {
    * @example "profile"
    */
   scope?: string;
-  /** For `client_secret_post`; omit for a public client such as Swagger UI. */
+  /** For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
   client_id?: string;
   client_secret?: string;
+  /**
+   * For `private_key_jwt` (RFC 7523 §2.2), with `client_assertion`.
+   * @example "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+   */
+  client_assertion_type?: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+  /**
+   * A JWT the client signed with one of its registered keys: `iss` and
+   * `sub` the client id, `aud` the issuer or the token endpoint, `exp` at
+   * most 5 minutes ahead, a `jti` used once. Not with a secret.
+   * @example "eyJhbGciOiJFUzI1NiIsImtpZCI6ImJpbGxpbmctMjAyNi0xMiJ9.eyJpc3MiOiJzdmNfWmszeDlRbUIydlQ4YUxyRSJ9.c2lnbmF0dXJl"
+   */
+  client_assertion?: string;
 }
 
 /** The body of `POST /auth/revoke` (RFC 7009 §2.1) and `POST /auth/introspect` (RFC 7662 §2.1). */
@@ -30,7 +42,19 @@ export class TokenTypeHintRequestDto {
   token!: string;
   /** @example "refresh_token" */
   token_type_hint?: 'access_token' | 'refresh_token';
-  /** For `client_secret_post`. */
+  /** For `client_secret_post`; optional with `client_assertion`. */
   client_id?: string;
   client_secret?: string;
+  /**
+   * For `private_key_jwt` (RFC 7523 §2.2), with `client_assertion`.
+   * @example "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+   */
+  client_assertion_type?: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+  /**
+   * A JWT the client signed with one of its registered keys: `iss` and
+   * `sub` the client id, `aud` the issuer or the token endpoint, `exp` at
+   * most 5 minutes ahead, a `jti` used once. Not with a secret.
+   * @example "eyJhbGciOiJFUzI1NiIsImtpZCI6ImJpbGxpbmctMjAyNi0xMiJ9.eyJpc3MiOiJzdmNfWmszeDlRbUIydlQ4YUxyRSJ9.c2lnbmF0dXJl"
+   */
+  client_assertion?: string;
 }

@@ -4,7 +4,7 @@ import { InvalidRequest } from './oauth.errors.js';
 /**
  * The parameters of the OAuth endpoints' forms, as this service reads them:
  * token (RFC 6749 §4.3, §4.4, §6), revocation (RFC 7009 §2.1) and
- * introspection (RFC 7662 §2.1).
+ * introspection (RFC 7662 §2.1), and client assertions (RFC 7521 §4.2).
  */
 export interface TokenRequest {
   grant_type?: string;
@@ -13,6 +13,8 @@ export interface TokenRequest {
   scope?: string;
   client_id?: string;
   client_secret?: string;
+  client_assertion_type?: string;
+  client_assertion?: string;
   refresh_token?: string;
   token?: string;
   token_type_hint?: string;
@@ -25,6 +27,8 @@ const PARAMETERS = [
   'scope',
   'client_id',
   'client_secret',
+  'client_assertion_type',
+  'client_assertion',
   'refresh_token',
   'token',
   'token_type_hint',
