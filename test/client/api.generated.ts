@@ -119,8 +119,25 @@ export interface paths {
         /** List service clients */
         get: operations["listClients"];
         put?: never;
-        /** Register a service client (the secret is shown once) */
+        /** Register a service client (its secret is shown once; a private_key_jwt client has keys instead) */
         post: operations["createClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clients/{id}/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the public keys of a private_key_jwt client (to rotate them: add the new key, switch, remove the old) */
+        put: operations["replaceClientJwks"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -444,6 +461,58 @@ export interface components {
             /** @description True for the session of the access token making this request. */
             current: boolean;
         };
+        ClientJwkDto: {
+            /**
+             * @description RSA (at least 2048 bits), EC (P-256, P-384) or OKP (Ed25519).
+             * @example EC
+             * @enum {string}
+             */
+            kty: "RSA" | "EC" | "OKP";
+            /**
+             * @description Unique among the client's keys; its assertions name it in their header.
+             * @example billing-2026-12
+             */
+            kid: string;
+            /**
+             * @description The one algorithm this key signs with: RS256 or PS256 for RSA, ES256
+             *     for P-256, ES384 for P-384, EdDSA (or its RFC 9864 name Ed25519, the
+             *     two accepted alike) for Ed25519. Left out, it is RS256 for RSA and the
+             *     curve's algorithm otherwise, and stored so.
+             * @example ES256
+             * @enum {string}
+             */
+            alg?: "RS256" | "PS256" | "ES256" | "ES384" | "EdDSA" | "Ed25519";
+            /**
+             * @description Only `sig`, when present.
+             * @enum {string}
+             */
+            use?: "sig";
+            /**
+             * @description EC and OKP: the curve.
+             * @example P-256
+             */
+            crv?: string;
+            /**
+             * @description EC and OKP: the public point's x coordinate, base64url.
+             * @example f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU
+             */
+            x?: string;
+            /**
+             * @description EC: the public point's y coordinate, base64url.
+             * @example x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0
+             */
+            y?: string;
+            /** @description RSA: the modulus, base64url. */
+            n?: string;
+            /**
+             * @description RSA: the public exponent, base64url.
+             * @example AQAB
+             */
+            e?: string;
+        };
+        ClientJwksDto: {
+            keys: components["schemas"]["ClientJwkDto"][];
+        };
         CreateClientDto: {
             /**
              * @description A name people recognise in lists and logs.
@@ -465,10 +534,40 @@ export interface components {
              *     ]
              */
             allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            /**
+             * @description How the client authenticates at the token, revocation and
+             *     introspection endpoints (RFC 7591 §2). With a secret (the default;
+             *     `client_secret_basic` and `client_secret_post` both accept it either
+             *     way) or, with `private_key_jwt`, with JWTs signed by a key in `jwks`
+             *     (RFC 7523 §2.2): such a client has no secret.
+             * @example private_key_jwt
+             * @enum {string}
+             */
+            tokenEndpointAuthMethod?: "client_secret_basic" | "private_key_jwt" | "client_secret_post";
+            /**
+             * @description The client's public keys, for `private_key_jwt` only (and required
+             *     with it). Keys are not fetched from a `jwks_uri`.
+             * @example {
+             *       "keys": [
+             *         {
+             *           "kty": "EC",
+             *           "crv": "P-256",
+             *           "kid": "billing-2026-12",
+             *           "alg": "ES256",
+             *           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+             *           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+             *         }
+             *       ]
+             *     }
+             */
+            jwks?: components["schemas"]["ClientJwksDto"];
         };
         CreatedClientDto: {
-            /** @description Keep it secret: it is not stored and cannot be shown again. */
-            clientSecret: string;
+            /**
+             * @description Keep it secret: it is not stored and cannot be shown again. Absent for
+             *     a private_key_jwt client, which has none.
+             */
+            clientSecret?: string;
             /** @example svc_Zk3x9QmB2vT8aLrE */
             id: string;
             /** @example billing-service */
@@ -485,6 +584,16 @@ export interface components {
              *     ]
              */
             allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            /**
+             * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
+             *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
+             *     with keys.
+             * @example private_key_jwt
+             * @enum {string}
+             */
+            tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
+            /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
+            jwks?: components["schemas"]["ClientJwksDto"];
             /** Format: date-time */
             createdAt: string;
         };
@@ -505,6 +614,16 @@ export interface components {
              *     ]
              */
             allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            /**
+             * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
+             *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
+             *     with keys.
+             * @example private_key_jwt
+             * @enum {string}
+             */
+            tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
+            /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
+            jwks?: components["schemas"]["ClientJwksDto"];
             /** Format: date-time */
             createdAt: string;
         };
@@ -525,9 +644,22 @@ export interface components {
              * @example profile
              */
             scope?: string;
-            /** @description For `client_secret_post`; omit for a public client such as Swagger UI. */
+            /** @description For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
             client_id?: string;
             client_secret?: string;
+            /**
+             * @description For `private_key_jwt` (RFC 7523 §2.2), with `client_assertion`.
+             * @example urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+             * @enum {string}
+             */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            /**
+             * @description A JWT the client signed with one of its registered keys: `iss` and
+             *     `sub` the client id, `aud` the issuer or the token endpoint, `exp` at
+             *     most 5 minutes ahead, a `jti` used once. Not with a secret.
+             * @example eyJhbGciOiJFUzI1NiIsImtpZCI6ImJpbGxpbmctMjAyNi0xMiJ9.eyJpc3MiOiJzdmNfWmszeDlRbUIydlQ4YUxyRSJ9.c2lnbmF0dXJl
+             */
+            client_assertion?: string;
         };
         TokenResponseDto: {
             /** @description An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`. */
@@ -570,9 +702,22 @@ export interface components {
              * @enum {string}
              */
             token_type_hint?: "refresh_token" | "access_token";
-            /** @description For `client_secret_post`. */
+            /** @description For `client_secret_post`; optional with `client_assertion`. */
             client_id?: string;
             client_secret?: string;
+            /**
+             * @description For `private_key_jwt` (RFC 7523 §2.2), with `client_assertion`.
+             * @example urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+             * @enum {string}
+             */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            /**
+             * @description A JWT the client signed with one of its registered keys: `iss` and
+             *     `sub` the client id, `aud` the issuer or the token endpoint, `exp` at
+             *     most 5 minutes ahead, a `jti` used once. Not with a secret.
+             * @example eyJhbGciOiJFUzI1NiIsImtpZCI6ImJpbGxpbmctMjAyNi0xMiJ9.eyJpc3MiOiJzdmNfWmszeDlRbUIydlQ4YUxyRSJ9.c2lnbmF0dXJl
+             */
+            client_assertion?: string;
         };
         IntrospectionDto: {
             active: boolean;
@@ -618,9 +763,31 @@ export interface components {
             scopes_supported: string[];
             /** @description Empty: this server has no authorization endpoint. */
             response_types_supported: string[];
+            /**
+             * @example [
+             *       "client_secret_basic",
+             *       "client_secret_post",
+             *       "private_key_jwt",
+             *       "none"
+             *     ]
+             */
             token_endpoint_auth_methods_supported: string[];
+            /**
+             * @description The algorithms of `private_key_jwt` assertions.
+             * @example [
+             *       "RS256",
+             *       "PS256",
+             *       "ES256",
+             *       "ES384",
+             *       "EdDSA",
+             *       "Ed25519"
+             *     ]
+             */
+            token_endpoint_auth_signing_alg_values_supported: string[];
             revocation_endpoint_auth_methods_supported: string[];
+            revocation_endpoint_auth_signing_alg_values_supported: string[];
             introspection_endpoint_auth_methods_supported: string[];
+            introspection_endpoint_auth_signing_alg_values_supported: string[];
             service_documentation: string;
         };
         ProtectedResourceMetadataDto: {
@@ -634,7 +801,7 @@ export interface components {
         };
         AuditEventDto: {
             /** @enum {string} */
-            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated";
+            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "signing_key.rotated";
             /**
              * @description Non-secret facts, such as a session id or a reason.
              * @example {
@@ -2197,6 +2364,136 @@ export interface operations {
             };
         };
     };
+    replaceClientJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientJwksDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientDto"];
+                };
+            };
+            /** @description The request is invalid; `errors` names each invalid field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "password must be at least 15 characters; this one is 9",
+                     *       "instance": "/users",
+                     *       "errors": [
+                     *         {
+                     *           "field": "password",
+                     *           "message": "password must be at least 15 characters; this one is 9"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The client authenticates with a secret, not keys. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
     deleteClient: {
         parameters: {
             query?: never;
@@ -2584,7 +2881,7 @@ export interface operations {
                 page?: number;
                 limit?: number;
                 /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them by commas. */
-                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "signing_key.rotated")[];
+                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "signing_key.rotated")[];
                 /** @description Only events at or after this instant (ISO 8601). */
                 since?: string;
                 /** @description Only events at or before this instant (ISO 8601). */
