@@ -3,7 +3,6 @@ import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import { DataSource } from 'typeorm';
 import { ClientAssertionJti } from '../src/oauth/client-assertion-jti.entity.js';
@@ -18,6 +17,7 @@ import {
 } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
+import { freePort } from './utils/processes.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const TOKEN_ENDPOINT = `${TEST_PUBLIC_URL}/auth/token`;
@@ -552,7 +552,7 @@ describe('private_key_jwt with oauth4webapi', () => {
 
   beforeAll(async () => {
     // oauth4webapi insists that the issuer is the address it reaches: choose the port first.
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     testApp = await createTestApp({ ...ADMIN_ENV, PUBLIC_URL: baseUrl });
     await testApp.app.listen({ port, host: '127.0.0.1' });
@@ -673,18 +673,3 @@ describe('private_key_jwt with oauth4webapi', () => {
     ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}

@@ -63,19 +63,7 @@ export async function backupSqliteDatabase(
   if (!existsSync(sourceFile)) {
     throw new BackupError(`There is no database at ${sourceFile}.`);
   }
-  if (existsSync(destinationFile)) {
-    throw new BackupError(
-      `${destinationFile} already exists; a backup never overwrites one.`,
-    );
-  }
-  mkdirSync(dirname(destinationFile), {
-    recursive: true,
-    mode: BACKUP_DIRECTORY_MODE,
-  });
-  const partialFile = `${destinationFile}.partial`;
-  // Created empty, owner-only, before SQLite writes a page into it: the
-  // copy is never readable by others, not even for a moment.
-  closeSync(openSync(partialFile, 'wx', BACKUP_FILE_MODE));
+  const partialFile = createPartialBackup(destinationFile);
   try {
     const source = openDatabase(sourceFile, { timeout: busyTimeoutMs });
     try {
@@ -217,6 +205,26 @@ export async function restoreSqliteDatabase(
   };
 }
 
+/**
+ * The empty file a backup is written into, beside its destination, to be
+ * renamed once whole. Created owner-only before a byte goes in: the copy is
+ * never readable by others, not even for a moment.
+ */
+function createPartialBackup(destinationFile: string): string {
+  if (existsSync(destinationFile)) {
+    throw new BackupError(
+      `${destinationFile} already exists; a backup never overwrites one.`,
+    );
+  }
+  mkdirSync(dirname(destinationFile), {
+    recursive: true,
+    mode: BACKUP_DIRECTORY_MODE,
+  });
+  const partialFile = `${destinationFile}.partial`;
+  closeSync(openSync(partialFile, 'wx', BACKUP_FILE_MODE));
+  return partialFile;
+}
+
 function openDatabase(
   file: string,
   options: { readonly?: boolean; timeout?: number },
@@ -289,20 +297,10 @@ export async function backupPostgresDatabase(
   databaseUrl: string,
   destinationFile: string,
 ): Promise<{ file: string; bytes: number }> {
-  if (existsSync(destinationFile)) {
-    throw new BackupError(
-      `${destinationFile} already exists; a backup never overwrites one.`,
-    );
-  }
   const url = new URL(databaseUrl);
   const password = decodeURIComponent(url.password);
   url.password = '';
-  mkdirSync(dirname(destinationFile), {
-    recursive: true,
-    mode: BACKUP_DIRECTORY_MODE,
-  });
-  const partialFile = `${destinationFile}.partial`;
-  closeSync(openSync(partialFile, 'wx', BACKUP_FILE_MODE));
+  const partialFile = createPartialBackup(destinationFile);
   try {
     const exitCode = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(

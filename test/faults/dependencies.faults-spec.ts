@@ -621,18 +621,7 @@ suite('when a dependency fails under load (production build)', () => {
         await unlink(filler);
         const freed = Date.now();
         // Each kind of write succeeds again, within the bound.
-        const recovered: Record<string, number> = {};
-        for (const route of ['login', 'refresh', 'register'] as const) {
-          const first = await waitFor(
-            `a ${route} answered 2xx once the filler is gone`,
-            () =>
-              load
-                .between(freed)
-                .find((r) => r.route === route && r.status < 300),
-            RECOVERY_BOUND_MS,
-          );
-          recovered[route] = first.startedAt + first.latencyMs - freed;
-        }
+        const recovered = await writesRecovered(load, freed);
         await pause(1_000);
         await load.stop();
 
@@ -667,27 +656,8 @@ suite('when a dependency fails under load (production build)', () => {
         expect(
           countBy(writesWhileFull, (r) => r.status !== 503),
         ).toBeLessThanOrEqual(writesWhileFull.length * 0.02);
-        // Every write answered 2xx is stored: one session per login that
-        // succeeded (and the administrator's), read by another connection
-        // once the process has stopped.
         await stop(instance);
-        const stored = new DataSource({
-          type: 'better-sqlite3',
-          database: join(tmpfs, 'auth.sqlite'),
-          readonly: true,
-        });
-        await stored.initialize();
-        try {
-          const [{ sessions }] = await stored.query<{ sessions: number }[]>(
-            'SELECT count(*) AS sessions FROM sessions',
-          );
-          expect(sessions).toBe(
-            countBy(records, (r) => r.route === 'login' && r.status === 200) +
-              1,
-          );
-        } finally {
-          await stored.destroy();
-        }
+        await expectEveryLoginStored(join(tmpfs, 'auth.sqlite'), records);
         // Reads need no room: they are answered throughout.
         expect(records.filter((r) => !isWrite(r) && r.status !== 200)).toEqual(
           [],
@@ -753,18 +723,7 @@ suite('when a dependency fails under load (production build)', () => {
         execFileSync('chattr', ['-i', ...files]);
         immutable.splice(0);
         const writable = Date.now();
-        const recovered: Record<string, number> = {};
-        for (const route of ['login', 'refresh', 'register'] as const) {
-          const first = await waitFor(
-            `a ${route} answered 2xx once the files are writable`,
-            () =>
-              load
-                .between(writable)
-                .find((r) => r.route === route && r.status < 300),
-            RECOVERY_BOUND_MS,
-          );
-          recovered[route] = first.startedAt + first.latencyMs - writable;
-        }
+        const recovered = await writesRecovered(load, writable);
         await pause(1_000);
         await load.stop();
 
@@ -790,25 +749,8 @@ suite('when a dependency fails under load (production build)', () => {
         );
         expect(countBy(whileReadOnly, (r) => !isWrite(r))).toBeGreaterThan(0);
 
-        // Every login answered 200 is stored, read by another connection once the process has stopped.
         await stop(instance);
-        const stored = new DataSource({
-          type: 'better-sqlite3',
-          database,
-          readonly: true,
-        });
-        await stored.initialize();
-        try {
-          const [{ sessions }] = await stored.query<{ sessions: number }[]>(
-            'SELECT count(*) AS sessions FROM sessions',
-          );
-          expect(sessions).toBe(
-            countBy(records, (r) => r.route === 'login' && r.status === 200) +
-              1,
-          );
-        } finally {
-          await stored.destroy();
-        }
+        await expectEveryLoginStored(database, records);
         const log = logSince(instance, logFrom);
         expect(log).toMatch(
           /"dependencyError":"SQLITE_(IOERR|READONLY)[A-Z_]*"/,
@@ -880,6 +822,54 @@ const isWrite = (record: LoadRecord) =>
   record.route === 'login' ||
   record.route === 'refresh' ||
   record.route === 'register';
+
+/**
+ * Waits until each kind of write has succeeded again since `since`, within
+ * RECOVERY_BOUND_MS; how long each took, in ms.
+ */
+async function writesRecovered(
+  load: MixedLoad,
+  since: number,
+): Promise<Record<string, number>> {
+  const recovered: Record<string, number> = {};
+  for (const route of ['login', 'refresh', 'register'] as const) {
+    const first = await waitFor(
+      `a ${route} answered 2xx again`,
+      () =>
+        load.between(since).find((r) => r.route === route && r.status < 300),
+      RECOVERY_BOUND_MS,
+    );
+    recovered[route] = first.startedAt + first.latencyMs - since;
+  }
+  return recovered;
+}
+
+/**
+ * Every write answered 2xx is stored: one session per login that succeeded
+ * (and the administrator's), read by another connection once the process
+ * has stopped.
+ */
+async function expectEveryLoginStored(
+  databaseFile: string,
+  records: readonly LoadRecord[],
+): Promise<void> {
+  const stored = new DataSource({
+    type: 'better-sqlite3',
+    database: databaseFile,
+    readonly: true,
+  });
+  await stored.initialize();
+  try {
+    const [{ sessions }] = await stored.query<{ sessions: number }[]>(
+      'SELECT count(*) AS sessions FROM sessions',
+    );
+    expect(sessions).toBe(
+      countBy(records, (r) => r.route === 'login' && r.status === 200) + 1,
+    );
+  } finally {
+    await stored.destroy();
+  }
+}
 
 /** Writes zeros to `path` until the file system is full (ENOSPC); the bytes written. */
 async function fillUp(path: string): Promise<number> {
