@@ -2,7 +2,8 @@ import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { DataSource, LessThan, QueryFailedError } from 'typeorm';
+import { DataSource, LessThan } from 'typeorm';
+import { isUniqueViolation } from '../database/unique-violation.js';
 import { ClientAssertionJti } from './client-assertion-jti.entity.js';
 
 const CLEANUP_INTERVAL_MS = 3600 * 1000;
@@ -55,15 +56,4 @@ export class ClientAssertionJtis implements OnModuleInit, OnModuleDestroy {
       .getRepository(ClientAssertionJti)
       .delete({ expiresAt: LessThan(now) });
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = (error.driverError as { code?: string } | undefined)?.code;
-  // SQLite (better-sqlite3) and PostgreSQL codes for a primary key or unique violation.
-  return (
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === '23505'
-  );
 }

@@ -12,7 +12,8 @@ import { PasswordPolicy } from './credentials/password-policy.service.js';
 import { User } from './user.entity.js';
 import { UserAdministration } from './user-administration.service.js';
 import { normalizeUsername } from './username.js';
-import { isUniqueViolation, usernameTaken } from './username-taken.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
+import { usernameTaken } from './username-taken.js';
 
 /**
  * What users change about their own account, each once the current

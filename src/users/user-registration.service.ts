@@ -18,7 +18,8 @@ import { PasswordPolicy } from './credentials/password-policy.service.js';
 import type { Role } from './user.entity.js';
 import { User } from './user.entity.js';
 import { normalizeUsername } from './username.js';
-import { isUniqueViolation, usernameTaken } from './username-taken.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
+import { usernameTaken } from './username-taken.js';
 import { UsersService } from './users.service.js';
 
 /** Who registered an account: its owner, an administrator, or ADMIN_USERNAME at start-up. */
