@@ -89,7 +89,7 @@ export class MixedLoad {
   readonly records: LoadRecord[] = [];
   private running = false;
   private loops: Promise<void>[] = [];
-  private readonly inFlight = new Map<string, number>();
+  private readonly inFlight = new Set<LoadRecord>();
   private readonly timeoutMs: number;
   private readonly loginEvery: number;
   private readonly registerEvery: number;
@@ -121,9 +121,11 @@ export class MixedLoad {
     this.loops = [];
   }
 
-  /** How many requests of `route` to `target` are waiting for their answer now. */
-  inFlightCount(target: string, route: Route): number {
-    return this.inFlight.get(`${target} ${route}`) ?? 0;
+  /** The requests of `route` to `target` that are waiting for their answer now. */
+  inFlightTo(target: string, route: Route): LoadRecord[] {
+    return [...this.inFlight].filter(
+      (record) => record.target === target && record.route === route,
+    );
   }
 
   /** The records of the requests sent within [from, to). */
@@ -269,8 +271,6 @@ export class MixedLoad {
   ): Promise<{ status: number; body: unknown; record: LoadRecord }> {
     const targets = this.options.targets();
     const target = targets[Math.floor(Math.random() * targets.length)];
-    const key = `${target.name} ${route}`;
-    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
     const startedAt = Date.now();
     const record: LoadRecord = {
       worker,
@@ -281,6 +281,7 @@ export class MixedLoad {
       latencyMs: 0,
       ...extra,
     };
+    this.inFlight.add(record);
     let body: unknown;
     try {
       const response = await request(target.base);
@@ -295,7 +296,7 @@ export class MixedLoad {
       record.failureCode = code;
     } finally {
       record.latencyMs = Date.now() - startedAt;
-      this.inFlight.set(key, this.inFlight.get(key)! - 1);
+      this.inFlight.delete(record);
       if (this.options.onRecord === undefined) this.records.push(record);
       else this.options.onRecord(record);
     }
