@@ -16,6 +16,7 @@ const LAYERS = [
   ['app', ['src/cli/**', 'src/http/**']],
   ['oauth', ['src/oauth/**']],
   ['health', ['src/health/**']],
+  ['resource-servers', ['src/resource-servers/**']],
   ['clients', ['src/clients/**']],
   ['users', ['src/users/**']],
   ['sessions', ['src/sessions/**']],

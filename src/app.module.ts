@@ -14,6 +14,7 @@ import { AppDataSource } from './database/app-data-source.js';
 import type { AppConfig } from './config/env.js';
 import { validateEnv } from './config/env.js';
 import { ClientsModule } from './clients/clients.module.js';
+import { ResourceServersModule } from './resource-servers/resource-servers.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -78,6 +79,7 @@ export class AppModule {
         UsersModule,
         SessionsModule,
         ClientsModule,
+        ResourceServersModule,
         AuthModule,
         AuditModule,
         HealthModule,

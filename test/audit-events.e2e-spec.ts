@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditCleanup } from '../src/audit/audit-cleanup.service.js';
 import { SigningKeysService } from '../src/oauth/keys/signing-keys.service.js';
 import { InvalidGrant } from '../src/oauth/protocol/oauth.errors.js';
+import { TokenAudiences } from '../src/oauth/token-audiences.service.js';
 import { TokenGrantsService } from '../src/oauth/token-grants.service.js';
 import { Client } from '../src/clients/client.entity.js';
 import { RefreshToken } from '../src/sessions/refresh-token.entity.js';
@@ -235,14 +236,16 @@ describe('audit log', () => {
         .get(ProfileChanges)
         .changePassword(checked!, GOOD_PASSWORD, NEW_PASSWORD);
       await expect(
-        testApp.app
-          .get(TokenGrantsService)
-          .passwordGrant(
-            checked!,
-            { clientId: 'public', confidential: false, client: null },
-            undefined,
-            { ipAddress: '192.0.2.1', userAgent: USER_AGENT },
-          ),
+        testApp.app.get(TokenGrantsService).passwordGrant(
+          checked!,
+          { clientId: 'public', confidential: false, client: null },
+          {
+            audience: testApp.app.get(TokenAudiences).own,
+            clientScopes: ['profile'],
+          },
+          undefined,
+          { ipAddress: '192.0.2.1', userAgent: USER_AGENT },
+        ),
       ).rejects.toThrow(InvalidGrant);
 
       expect(await latest('login.failed', { userId: lee.id })).toMatchObject({

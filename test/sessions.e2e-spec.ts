@@ -134,6 +134,7 @@ describe('the current user’s sessions, password and account', () => {
       expect(byId.get(sessionOf(laptop.access_token))).toEqual({
         id: sessionOf(laptop.access_token),
         clientId: 'public',
+        resource: null,
         scope: 'profile',
         userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
         ipAddress: expect.stringMatching(/127\.0\.0\.1|::1/),
@@ -473,7 +474,12 @@ describe('the current user’s sessions, password and account', () => {
       expect(
         await testApp.app
           .get(LoginSessions)
-          .start(checked!, 'public', ['profile'], {}),
+          .start(
+            checked!,
+            'public',
+            { scopes: ['profile'], resource: null },
+            {},
+          ),
       ).toBeNull();
     });
   });

@@ -7,7 +7,8 @@ export const SCOPES = {
   'users:read': 'Read any user (administrators).',
   'users:write':
     'Create, change, deactivate and delete any user (administrators).',
-  'clients:write': 'Register and delete service clients (administrators).',
+  'clients:write':
+    'Register and delete service clients, and the APIs that accept tokens (administrators).',
   'audit:read': 'Read the audit log of security events (administrators).',
   'metrics:read':
     'Scrape GET /metrics when METRICS=bearer (administrators, and service clients such as Prometheus).',

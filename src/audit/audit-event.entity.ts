@@ -18,6 +18,10 @@ export const AUDIT_EVENT_TYPES = [
   'client.created',
   'client.deleted',
   'client.keys_replaced',
+  'resource_server.registered',
+  'resource_server.deleted',
+  'resource_server.client_allowed',
+  'resource_server.client_disallowed',
   'signing_key.rotated',
 ] as const;
 

@@ -8,7 +8,6 @@ import type { Client } from '../clients/client.entity.js';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AppConfig } from '../config/env.js';
 import { databaseUnavailableCause } from '../database/unavailable.js';
-import { allowedByRoles } from '../users/roles.js';
 import type {
   AccessPrincipal,
   AccessTokenClaims,
@@ -23,15 +22,20 @@ import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { CLOCK_SKEW_MS } from './keys/key-ring.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { narrowScopes } from '../access/scopes.js';
+import { InvalidTarget } from './protocol/oauth.errors.js';
 import { TokenHolderLookup } from './token-holder-lookup.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 import { isActiveSession } from '../sessions/sessions.service.js';
+import type { TokenAudience } from './token-audiences.service.js';
+import { TokenAudiences } from './token-audiences.service.js';
 
 /**
  * Everything that makes an access token valid now, shared by the bearer
  * guard (through passport-jwt) and by introspection: the algorithm pinned
  * to the key chosen by `kid`, `typ`, `iss`, `aud`, `exp`, and then whether
- * the user, session or client it speaks for still stands.
+ * the user, session or client it speaks for still stands. The guard takes
+ * only tokens for this service; introspection also those for a registered
+ * API (RFC 8707), which are inactive once the API is deleted.
  */
 @Injectable()
 export class AccessTokenVerifier extends AccessTokenVerification {
@@ -45,6 +49,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     private readonly keys: SigningKeysService,
     private readonly jwt: JwtService,
     private readonly clients: ClientsService,
+    private readonly audiences: TokenAudiences,
     config: ConfigService<AppConfig, true>,
     @InjectDataSource() dataSource: DataSource,
   ) {
@@ -74,7 +79,15 @@ export class AccessTokenVerifier extends AccessTokenVerification {
           token,
           await this.verificationKeyFor(token),
         ));
-      return await this.principalFor(claims, presenter);
+      if (claims.aud === this.audience)
+        return await this.principalFor(claims, presenter);
+      const api =
+        typeof claims.aud === 'string'
+          ? await this.audiences.ofResource(claims.aud)
+          : null;
+      return api === null
+        ? null
+        : await this.principalAt(api, claims, presenter);
     } catch (error) {
       // A database failure is no answer about the token: a pool that hands
       // out no connection rejects with a bare Error, not a QueryFailedError.
@@ -103,7 +116,10 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     if (typeof kid === 'string') this.verified.remember(rawToken, claims, kid);
   }
 
-  /** The same checks as the bearer guard's passport-jwt: jsonwebtoken, the algorithm pinned. */
+  /**
+   * The same checks as the bearer guard's passport-jwt (jsonwebtoken, the
+   * algorithm pinned), but for any audience: `aud` is the caller's to check.
+   */
   private async checkSignature(
     token: string,
     publicKey: KeyObject,
@@ -115,7 +131,6 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         publicKey: publicKey as unknown as Buffer,
         algorithms: [SIGNING_ALGORITHM],
         issuer: this.issuer,
-        audience: this.audience,
       },
     );
     this.rememberVerified(token, claims);
@@ -174,6 +189,22 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     claims: Partial<AccessTokenClaims>,
     presenter?: Client,
   ): Promise<AccessPrincipal> {
+    // passport-jwt checked `aud`, but not for a token whose signature was checked before,
+    // perhaps by introspection, which takes the tokens of every registered API.
+    if (claims.aud !== this.audience) {
+      throw new RevokedAccessToken(
+        'The access token is for another audience (RFC 8707: a token for one API is refused by the others).',
+      );
+    }
+    return this.principalAt(this.audiences.own, claims, presenter);
+  }
+
+  /** principalFor at `audience`, whose scopes the holder may still have. */
+  private async principalAt(
+    audience: TokenAudience,
+    claims: Partial<AccessTokenClaims>,
+    presenter?: Client,
+  ): Promise<AccessPrincipal> {
     // jsonwebtoken checks `exp` only when present; RFC 9068 §2.2 requires it, `sub` and `iat`.
     if (
       typeof claims.exp !== 'number' ||
@@ -214,7 +245,10 @@ export class AccessTokenVerifier extends AccessTokenVerification {
         user: null,
         client,
         clientId,
-        scopes: narrowScopes(tokenScopes, client.allowedScopes),
+        scopes: narrowScopes(
+          tokenScopes,
+          await this.clientScopesAt(audience, client),
+        ),
         sessionId: null,
         claims: fullClaims,
       };
@@ -238,10 +272,29 @@ export class AccessTokenVerifier extends AccessTokenVerification {
       user,
       client: null,
       clientId,
-      scopes: allowedByRoles(tokenScopes, user.roles),
+      scopes: narrowScopes(tokenScopes, audience.scopesForRoles(user.roles)),
       sessionId: session.id,
       claims: fullClaims,
     };
+  }
+
+  /** What a client may still have at the audience: its registration here, or what the API lets it have. */
+  private async clientScopesAt(
+    audience: TokenAudience,
+    client: Client,
+  ): Promise<readonly string[]> {
+    if (audience.resourceServer === null) return client.allowedScopes;
+    try {
+      return await this.audiences.clientScopes(audience, {
+        clientId: client.id,
+        client,
+        confidential: true,
+      });
+    } catch (refusal) {
+      if (refusal instanceof InvalidTarget)
+        throw new RevokedAccessToken('The API no longer lets this client in.');
+      throw refusal;
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export interface AccessTokenRequest {
   scopes: readonly string[];
   /** The session of a user's token; none for a client's own token. */
   sessionId?: string;
+  /** The `aud`: a registered API's identifier; by default this service's own. */
+  audience?: string;
 }
 
 export interface IssuedAccessToken {
@@ -54,7 +56,7 @@ export class AccessTokenService {
       ...(request.sessionId === undefined ? {} : { sid: request.sessionId }),
       iat: issuedAt,
       exp: issuedAt + this.ttlSeconds,
-      aud: this.audience,
+      aud: request.audience ?? this.audience,
       iss: this.issuer,
       sub: request.subject,
       jti: randomUUID(),

@@ -5,6 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { ClientsModule } from '../clients/clients.module.js';
+import { ResourceServersModule } from '../resource-servers/resource-servers.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenVerification } from '../access/access-token-verification.js';
@@ -29,6 +30,7 @@ import { SigningKeyStore } from './keys/signing-key-store.service.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
 import { LoginBackoffModule } from '../users/credentials/credentials.module.js';
+import { TokenAudiences } from './token-audiences.service.js';
 import { TokenGrantsService } from './token-grants.service.js';
 
 @Module({
@@ -36,6 +38,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     UsersModule,
     SessionsModule,
     ClientsModule,
+    ResourceServersModule,
     AuditModule,
     LoginBackoffModule,
     PassportModule,
@@ -52,6 +55,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientAssertionVerifier,
     ClientAssertionJtis,
     TokenGrantsService,
+    TokenAudiences,
     LocalStrategy,
     LoginDevices,
     JwtStrategy,

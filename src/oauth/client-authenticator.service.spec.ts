@@ -37,6 +37,7 @@ const PASSWORD_GRANT: TokenRequest = {
   grant_type: 'password',
   username: 'alice',
   password: 'violet anchor drizzle pumpkin',
+  resource: [],
 };
 
 /** RFC 6749 §2.3: who is asking for a token. */

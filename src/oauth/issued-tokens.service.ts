@@ -8,6 +8,7 @@ import { AccessTokenVerifier } from './access-token-verifier.service.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
 import type { IntrospectionDto } from './protocol/introspection.dto.js';
 import { sessionScopesFor } from './token-grants.service.js';
+import { TokenAudiences } from './token-audiences.service.js';
 
 /**
  * The tokens this service issued, as their holders (revocation) and
@@ -22,6 +23,7 @@ export class IssuedTokensService {
     private readonly ender: SessionEnder,
     private readonly users: UsersService,
     private readonly verifier: AccessTokenVerifier,
+    private readonly audiences: TokenAudiences,
   ) {}
 
   /**
@@ -94,9 +96,11 @@ export class IssuedTokensService {
     const { token: refresh, session } = presented;
     const user = await this.users.findById(session.userId);
     if (user === null || !user.isActive) return { active: false };
+    const audience = await this.audiences.ofResource(session.resource);
+    if (audience === null) return { active: false };
     return {
       active: true,
-      scope: sessionScopesFor(session, user).join(' '),
+      scope: sessionScopesFor(session, user, audience).join(' '),
       client_id: session.clientId,
       username: user.username,
       exp: Math.floor(refresh.expiresAt.getTime() / 1000),

@@ -6,6 +6,7 @@ import type { LoginDevice } from '../users/credentials/login-device.entity.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import type { TokenRequest } from './protocol/token-request.js';
+import type { TokenTarget } from './token-audiences.service.js';
 import { readTokenRequest } from './protocol/token-request.js';
 
 export interface OAuthRequest extends FastifyRequest {
@@ -15,6 +16,8 @@ export interface OAuthRequest extends FastifyRequest {
   user?: User;
   /** The device the password grant came from, if it logged in to that account before. */
   loginDevice?: LoginDevice | null;
+  /** The password grant's audience (RFC 8707 `resource`), set by PasswordGrantGuard. */
+  tokenTarget?: TokenTarget;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { User } from '../users/user.entity.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 import { InvalidGrant, InvalidRequest } from './protocol/oauth.errors.js';
 import { checkPasswordGrantRequest } from './token-grants.service.js';
+import { TokenAudiences } from './token-audiences.service.js';
 
 /**
  * For the password grant only (RFC 6749 §4.3.2), the resource owner's
@@ -14,10 +15,18 @@ import { checkPasswordGrantRequest } from './token-grants.service.js';
  */
 @Injectable()
 export class PasswordGrantGuard extends AuthGuard('local') {
+  constructor(private readonly audiences: TokenAudiences) {
+    super();
+  }
+
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuthRequest>();
     if (request.oauthForm.grant_type !== 'password') return true;
-    checkPasswordGrantRequest(request.oauthClient, request.oauthForm.scope);
+    request.tokenTarget = await checkPasswordGrantRequest(
+      request.oauthClient,
+      request.oauthForm,
+      this.audiences,
+    );
     return (await super.canActivate(context)) as boolean;
   }
 

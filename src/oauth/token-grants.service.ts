@@ -7,7 +7,6 @@ import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service
 import { SessionEnder } from '../sessions/session-ender.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { LoginSessions } from '../users/login-sessions.service.js';
-import { allowedByRoles, scopesForRoles } from '../users/roles.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService } from './access-token.service.js';
@@ -17,10 +16,13 @@ import {
   InvalidGrant,
   InvalidRequest,
   InvalidScope,
+  InvalidTarget,
   UnauthorizedClient,
 } from './protocol/oauth.errors.js';
 import type { TokenResponseDto } from './protocol/token-response.dto.js';
-import { isScope, narrowScopes, parseScope, SCOPES } from '../access/scopes.js';
+import { narrowScopes, parseScope } from '../access/scopes.js';
+import type { TokenAudience, TokenTarget } from './token-audiences.service.js';
+import { TokenAudiences } from './token-audiences.service.js';
 
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: 'The refresh token is invalid.',
@@ -43,27 +45,31 @@ export class TokenGrantsService {
     private readonly users: UsersService,
     private readonly clients: ClientAuthenticator,
     private readonly events: SecurityEvents,
+    private readonly audiences: TokenAudiences,
   ) {}
 
   /**
    * RFC 6749 §4.3: the resource owner's own credentials start a session.
    * PasswordGrantGuard has already refused what does not depend on the user
-   * (checkPasswordGrantRequest), before the password was checked.
+   * (checkPasswordGrantRequest), before the password was checked, and
+   * resolved the `target`: this service, or the API `resource` named.
    */
   async passwordGrant(
     user: User,
     client: AuthenticatedClient,
+    target: TokenTarget,
     requestedScope: string | undefined,
     actor: Actor,
   ): Promise<TokenResponseDto> {
+    const { audience } = target;
     // A registered client gets no more than it was registered for, whoever logs in through it.
     const allowed = narrowScopes(
-      scopesForRoles(user.roles),
-      scopesTheClientMayRequest(client),
+      audience.scopesForRoles(user.roles),
+      target.clientScopes,
     );
     let scopes: string[];
     try {
-      scopes = grantScopes(requestedScope, allowed);
+      scopes = grantScopes(requestedScope, allowed, audience);
     } catch (refusal) {
       // Only the user's roles can refuse here (the rest was checked before the
       // password): the password was right, so the attempt must leave a trace.
@@ -83,7 +89,7 @@ export class TokenGrantsService {
     const started = await this.logins.start(
       user,
       client.clientId,
-      scopes,
+      { scopes, resource: audience.resourceServer?.identifier ?? null },
       actor,
     );
     if (started === null) {
@@ -103,7 +109,7 @@ export class TokenGrantsService {
     return this.respond(
       user.id,
       client.clientId,
-      scopes,
+      { scopes, audience },
       started.session.id,
       started.refreshToken,
     );
@@ -112,12 +118,14 @@ export class TokenGrantsService {
   /**
    * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the presented token is
    * spent and a successor issued. Scope may narrow, never widen (§6), and
-   * never beyond what the user's roles allow today.
+   * never beyond what the user's roles allow today. With `resource`, the
+   * access token is for that API instead (RFC 8707 §2.2).
    */
   async refreshGrant(
     refreshToken: string | undefined,
     client: AuthenticatedClient,
     requestedScope: string | undefined,
+    resources: readonly string[],
     actor: Actor,
   ): Promise<TokenResponseDto> {
     if (refreshToken === undefined)
@@ -133,9 +141,15 @@ export class TokenGrantsService {
     const user = presented
       ? await this.users.findById(presented.session.userId)
       : null;
-    const scopes =
+    const grant =
       presented?.state === 'live' && user
-        ? grantScopes(requestedScope, sessionScopesFor(presented.session, user))
+        ? await this.refreshedGrant(
+            presented.session,
+            user,
+            client,
+            resources,
+            requestedScope,
+          )
         : undefined;
 
     const rotation = await this.rotation.rotate(
@@ -145,7 +159,7 @@ export class TokenGrantsService {
       actor,
     );
     if (!rotation.ok) throw new InvalidGrant(REFRESH_FAILURES[rotation.reason]);
-    if (user === null || scopes === undefined)
+    if (user === null || grant === undefined)
       throw new InvalidGrant(REFRESH_FAILURES.unknown);
     if (!user.isActive) {
       await this.ender.end(
@@ -160,24 +174,72 @@ export class TokenGrantsService {
     return this.respond(
       user.id,
       client.clientId,
-      scopes,
+      grant,
       rotation.session.id,
       rotation.refreshToken,
     );
+  }
+
+  /**
+   * What a refresh's access token carries. By default the session's own
+   * audience and scopes (narrowed by `scope` and by the user's roles
+   * today); with `resource` naming another API, RFC 8707 §2.2, that API's
+   * scopes which the user's roles and the session's client allow.
+   */
+  private async refreshedGrant(
+    session: { resource: string | null; scope: string },
+    user: User,
+    client: AuthenticatedClient,
+    resources: readonly string[],
+    requestedScope: string | undefined,
+  ): Promise<IssuedGrant> {
+    const own = await this.audiences.ofResource(session.resource);
+    if (
+      own !== null &&
+      resources.every((resource) => resource === own.identifier)
+    ) {
+      return {
+        audience: own,
+        scopes: grantScopes(
+          requestedScope,
+          sessionScopesFor(session, user, own),
+          own,
+        ),
+      };
+    }
+    if (resources.length === 0)
+      throw new InvalidTarget(
+        'The API this session signed in to is no longer registered; name another resource, or log in again.',
+      );
+    const target = await this.audiences.target(resources, client);
+    const allowed = narrowScopes(
+      target.audience.scopesForRoles(user.roles),
+      target.clientScopes,
+    );
+    return {
+      audience: target.audience,
+      scopes: grantScopes(requestedScope, allowed, target.audience),
+    };
   }
 
   /** RFC 6749 §4.4: a confidential client acting on its own behalf; no refresh token (§4.4.3). */
   async clientCredentialsGrant(
     client: AuthenticatedClient,
     requestedScope: string | undefined,
+    resources: readonly string[],
   ): Promise<TokenResponseDto> {
     this.clients.requireConfidential(client, 'The client_credentials grant');
     requireGrantType(client, 'client_credentials');
-    const scopes = grantScopes(requestedScope, client.client.allowedScopes);
+    const { audience, clientScopes } = await this.audiences.target(
+      resources,
+      client,
+    );
+    const scopes = grantScopes(requestedScope, clientScopes, audience);
     const { token, expiresIn } = await this.accessTokens.issue({
       subject: client.clientId,
       clientId: client.clientId,
       scopes,
+      audience: audience.identifier,
     });
     this.events.tokenIssued('client_credentials');
     return {
@@ -191,7 +253,7 @@ export class TokenGrantsService {
   private async respond(
     userId: string,
     clientId: string,
-    scopes: readonly string[],
+    { scopes, audience }: IssuedGrant,
     sessionId: string,
     refreshToken: string,
   ): Promise<TokenResponseDto> {
@@ -200,6 +262,7 @@ export class TokenGrantsService {
       clientId,
       scopes,
       sessionId,
+      audience: audience.identifier,
     });
     return {
       access_token: token,
@@ -211,38 +274,45 @@ export class TokenGrantsService {
   }
 }
 
+/** The scopes an access token gets, for the audience it is for. */
+interface IssuedGrant {
+  audience: TokenAudience;
+  scopes: string[];
+}
+
 /**
  * The scopes a session's refresh token may still carry: those granted at
- * login that the user's roles still allow (RFC 6749 §6: never wider).
+ * login that the user's roles still allow (RFC 6749 §6: never wider), at
+ * the session's audience.
  */
 export function sessionScopesFor(
   session: { scope: string },
   user: Pick<User, 'roles'>,
+  audience: TokenAudience,
 ): string[] {
-  return allowedByRoles(session.scope.split(' '), user.roles);
+  return narrowScopes(
+    session.scope.split(' ').filter(Boolean),
+    audience.scopesForRoles(user.roles),
+  );
 }
 
 /**
  * What can refuse a password grant before the password is checked: the
- * grant type, and a scope that is malformed, unknown or beyond the client's.
- * Refused then, the request costs no bcrypt and tells nothing of the
- * password; only a scope beyond the user's roles waits for the user.
+ * grant type, the resource, and a scope that is malformed, unknown or
+ * beyond the client's. Refused then, the request costs no bcrypt and tells
+ * nothing of the password; only a scope beyond the user's roles waits for
+ * the user. Returns the target the grant is for.
  */
-export function checkPasswordGrantRequest(
+export async function checkPasswordGrantRequest(
   client: AuthenticatedClient,
-  requestedScope: string | undefined,
-): void {
+  form: { scope?: string; resource: readonly string[] },
+  audiences: TokenAudiences,
+): Promise<TokenTarget> {
   requireGrantType(client, 'password');
-  if (requestedScope !== undefined)
-    grantScopes(requestedScope, scopesTheClientMayRequest(client));
-}
-
-function scopesTheClientMayRequest(
-  client: AuthenticatedClient,
-): readonly string[] {
-  return client.confidential
-    ? client.client.allowedScopes
-    : Object.keys(SCOPES);
+  const target = await audiences.target(form.resource, client);
+  if (form.scope !== undefined)
+    grantScopes(form.scope, target.clientScopes, target.audience);
+  return target;
 }
 
 /** A registered client uses only the grants it was registered for; the public client, password and refresh. */
@@ -262,20 +332,25 @@ function requireGrantType(
 
 /**
  * RFC 6749 §3.3: with no `scope`, everything the caller may have; otherwise
- * exactly what was asked, each scope known and allowed.
+ * exactly what was asked, each scope known at the audience and allowed.
  */
 function grantScopes(
   requested: string | undefined,
   allowed: readonly string[],
+  audience: TokenAudience,
 ): string[] {
   if (requested === undefined) return [...allowed];
   const scopes = parseScope(requested);
   if (scopes === null || scopes.length === 0) {
     throw new InvalidScope('The scope parameter is malformed.');
   }
-  const unknown = scopes.filter((scope) => !isScope(scope));
+  const unknown = scopes.filter((scope) => !audience.isScope(scope));
   if (unknown.length > 0)
-    throw new InvalidScope(`Unknown scope: ${unknown.join(' ')}.`);
+    throw new InvalidScope(
+      audience.resourceServer === null
+        ? `Unknown scope: ${unknown.join(' ')}.`
+        : `Unknown scope for this resource: ${unknown.join(' ')}.`,
+    );
   const refused = scopes.filter((scope) => !allowed.includes(scope));
   if (refused.length > 0)
     throw new InvalidScope(`Scope not allowed: ${refused.join(' ')}.`);

@@ -86,6 +86,7 @@ export class TokenController {
         response = await this.grants.passwordGrant(
           request.user!,
           client,
+          request.tokenTarget!,
           form.scope,
           requestOrigin(request),
         );
@@ -96,11 +97,16 @@ export class TokenController {
           form.refresh_token,
           client,
           form.scope,
+          form.resource,
           requestOrigin(request),
         );
         break;
       case 'client_credentials':
-        response = await this.grants.clientCredentialsGrant(client, form.scope);
+        response = await this.grants.clientCredentialsGrant(
+          client,
+          form.scope,
+          form.resource,
+        );
         break;
       default:
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows

@@ -18,6 +18,13 @@ export interface IssuedRefreshToken {
  * A login starts a refresh-token family (RFC 9700 §4.14.2): a session and
  * its first refresh token.
  */
+/** What a login grants its session: scopes of this service, or of the API `resource` names. */
+export interface SessionGrant {
+  scopes: readonly string[];
+  /** The API (RFC 8707 resource) the scopes belong to; null for this service. */
+  resource: string | null;
+}
+
 @Injectable()
 export class SessionStarter {
   private readonly refreshTtlMs: number;
@@ -37,7 +44,7 @@ export class SessionStarter {
   async start(
     owner: SessionOwner,
     clientId: string,
-    scopes: readonly string[],
+    grant: SessionGrant,
     context: Actor,
     manager: EntityManager,
   ): Promise<IssuedRefreshToken> {
@@ -47,7 +54,8 @@ export class SessionStarter {
       manager.create(Session, {
         userId: owner.id,
         clientId,
-        scope: scopes.join(' '),
+        resource: grant.resource,
+        scope: grant.scopes.join(' '),
         userAgent: context.userAgent?.slice(0, 512) ?? null,
         ipAddress: context.ipAddress?.slice(0, 64) ?? null,
         lastUsedAt: now,
@@ -67,7 +75,11 @@ export class SessionStarter {
         type: 'login.succeeded',
         user: owner,
         clientId,
-        details: { sessionId: session.id, scope: session.scope },
+        details: {
+          sessionId: session.id,
+          scope: session.scope,
+          ...(session.resource === null ? {} : { resource: session.resource }),
+        },
       },
       context,
       manager,

@@ -5,7 +5,9 @@ export class SessionDto {
   id!: string;
   /** @example "public" */
   clientId!: string;
-  /** @example "profile" */
+  /** The API the session signed in to (RFC 8707 resource); null for this service. @example null */
+  resource!: string | null;
+  /** The scopes granted at login, at `resource`. @example "profile" */
   scope!: string;
   /** @example "Mozilla/5.0 (X11; Linux x86_64)" */
   userAgent!: string | null;
@@ -21,6 +23,7 @@ export class SessionDto {
     return Object.assign(new SessionDto(), {
       id: session.id,
       clientId: session.clientId,
+      resource: session.resource,
       scope: session.scope,
       userAgent: session.userAgent,
       ipAddress: session.ipAddress,

@@ -38,6 +38,13 @@ export class Session {
   @Column({ type: 'varchar', length: 64 })
   clientId!: string;
 
+  /**
+   * The API (RFC 8707 resource) whose scopes `scope` holds; null for this
+   * service itself.
+   */
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  resource!: string | null;
+
   /** The scopes granted at login; a refresh may narrow them, never widen. */
   @Column({ type: 'varchar', length: 512 })
   scope!: string;

@@ -3,7 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Actor } from '../access/actor.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
-import type { IssuedRefreshToken } from '../sessions/session-starter.service.js';
+import type {
+  IssuedRefreshToken,
+  SessionGrant,
+} from '../sessions/session-starter.service.js';
 import { SessionStarter } from '../sessions/session-starter.service.js';
 import { User } from './user.entity.js';
 
@@ -23,7 +26,7 @@ export class LoginSessions {
   start(
     checked: User,
     clientId: string,
-    scopes: readonly string[],
+    grant: SessionGrant,
     context: Actor,
   ): Promise<IssuedRefreshToken | null> {
     return inTransaction(this.dataSource, async (manager) => {
@@ -39,7 +42,7 @@ export class LoginSessions {
         current.passwordHash !== checked.passwordHash
       )
         return null;
-      return this.starter.start(current, clientId, scopes, context, manager);
+      return this.starter.start(current, clientId, grant, context, manager);
     });
   }
 }

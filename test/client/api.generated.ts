@@ -161,6 +161,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/resource-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the registered APIs */
+        get: operations["listResourceServers"];
+        put?: never;
+        /** Register an API that accepts this service's tokens (an RFC 8707 resource) */
+        post: operations["createResourceServer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/resource-servers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a registered API */
+        get: operations["getResourceServer"];
+        put?: never;
+        post?: never;
+        /** Delete an API: its tokens stop introspecting as active, and no client may ask for new ones */
+        delete: operations["deleteResourceServer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/resource-servers/{id}/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clients this API lets ask for its tokens */
+        get: operations["listResourceServerClients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/resource-servers/{id}/clients/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Let a client ask for this API's tokens, with some of its scopes (replaces what it had) */
+        put: operations["allowResourceServerClient"];
+        post?: never;
+        /** Stop letting a client ask for this API's tokens (those it holds live until they expire) */
+        delete: operations["disallowResourceServerClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/resource-servers/{id}/protected-resource-metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API's protected resource metadata (RFC 9728), for the API to serve at its own /.well-known/oauth-protected-resource */
+        get: operations["getResourceServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/token": {
         parameters: {
             query?: never;
@@ -446,7 +534,12 @@ export interface components {
             id: string;
             /** @example public */
             clientId: string;
-            /** @example profile */
+            /** @description The API the session signed in to (RFC 8707 resource); null for this service. */
+            resource: string | null;
+            /**
+             * @description The scopes granted at login, at `resource`.
+             * @example profile
+             */
             scope: string;
             /** @example Mozilla/5.0 (X11; Linux x86_64) */
             userAgent: string | null;
@@ -627,6 +720,110 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        ApiScopeDto: {
+            /**
+             * @description RFC 6749 §3.3 scope-token characters; unique within the API. Two APIs
+             *     may define the same name: a token carries one API's scopes only.
+             * @example invoices:read
+             */
+            name: string;
+            /** @example Read the invoices of your account. */
+            description: string;
+            /**
+             * @description The roles whose users may be granted this scope; empty for a scope only
+             *     clients get, by their registration (`allowedResources`).
+             * @example [
+             *       "user",
+             *       "admin"
+             *     ]
+             */
+            roles: ("user" | "admin")[];
+        };
+        CreateResourceServerDto: {
+            /**
+             * @description The API's identifier: the `resource` a token request names (RFC 8707)
+             *     and the `aud` of its tokens. An absolute URI without query or fragment,
+             *     usually the API's base URL; compared as an exact string.
+             * @example https://billing.example.com
+             */
+            identifier: string;
+            /** @example Billing API */
+            name: string;
+            /** @description The scopes the API defines (at most 50). */
+            scopes: components["schemas"]["ApiScopeDto"][];
+        };
+        ResourceServerScopeDto: {
+            /** @example invoices:read */
+            name: string;
+            /** @example Read the invoices of your account. */
+            description: string;
+            /**
+             * @example [
+             *       "user",
+             *       "admin"
+             *     ]
+             */
+            roles: ("user" | "admin")[];
+        };
+        ResourceServerDto: {
+            /** @example api_Yq3v0Lw8cN2pTe5R */
+            id: string;
+            /** @example https://billing.example.com */
+            identifier: string;
+            /** @example Billing API */
+            name: string;
+            scopes: components["schemas"]["ResourceServerScopeDto"][];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ResourceServerClientDto: {
+            /** @example svc_Zk3x9QmB2vT8aLrE */
+            clientId: string;
+            /**
+             * @example [
+             *       "invoices:read"
+             *     ]
+             */
+            scopes: string[];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        AllowClientDto: {
+            /**
+             * @description Those of the API's scopes the client may be granted: in its own tokens
+             *     (client_credentials), and at most these in the tokens of the users who
+             *     sign in through it.
+             * @example [
+             *       "invoices:read"
+             *     ]
+             */
+            scopes: string[];
+        };
+        ApiProtectedResourceMetadataDto: {
+            /** @example https://billing.example.com */
+            resource: string;
+            /** @example Billing API */
+            resource_name: string;
+            /**
+             * @example [
+             *       "http://localhost:3000"
+             *     ]
+             */
+            authorization_servers: string[];
+            /**
+             * @example [
+             *       "invoices:read",
+             *       "invoices:write"
+             *     ]
+             */
+            scopes_supported: string[];
+            /**
+             * @example [
+             *       "header"
+             *     ]
+             */
+            bearer_methods_supported: string[];
+        };
         TokenRequestDto: {
             /**
              * @example password
@@ -644,6 +841,17 @@ export interface components {
              * @example profile
              */
             scope?: string;
+            /**
+             * @description RFC 8707: the API the access token is for, by its registered
+             *     identifier; the token then carries it as `aud`, and that API's scopes
+             *     only. Left out, the token is for this service. The form allows it
+             *     repeated, but one access token is for one API: name one. With a refresh
+             *     token, another API the user and client may use.
+             * @example [
+             *       "https://billing.example.com"
+             *     ]
+             */
+            resource?: string[];
             /** @description For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
             client_id?: string;
             client_secret?: string;
@@ -690,7 +898,7 @@ export interface components {
              * @example invalid_grant
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_target" | "temporarily_unavailable" | "server_error";
             /** @example The username or password is wrong, or the account is inactive. */
             error_description?: string;
         };
@@ -801,7 +1009,7 @@ export interface components {
         };
         AuditEventDto: {
             /** @enum {string} */
-            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "signing_key.rotated";
+            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "signing_key.rotated";
             /**
              * @description Non-secret facts, such as a session id or a reason.
              * @example {
@@ -2585,6 +2793,741 @@ export interface operations {
             };
         };
     };
+    listResourceServers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceServerDto"][];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    createResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResourceServerDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceServerDto"];
+                };
+            };
+            /** @description The request is invalid; `errors` names each invalid field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "password must be at least 15 characters; this one is 9",
+                     *       "instance": "/users",
+                     *       "errors": [
+                     *         {
+                     *           "field": "password",
+                     *           "message": "password must be at least 15 characters; this one is 9"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Another API has this identifier. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    getResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceServerDto"];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    deleteResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    listResourceServerClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceServerClientDto"][];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    allowResourceServerClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AllowClientDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceServerClientDto"];
+                };
+            };
+            /** @description The request is invalid; `errors` names each invalid field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "password must be at least 15 characters; this one is 9",
+                     *       "instance": "/users",
+                     *       "errors": [
+                     *         {
+                     *           "field": "password",
+                     *           "message": "password must be at least 15 characters; this one is 9"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /**
+             * @description Only an admin's own access token may let a client call an API.
+             *
+             *     The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`).
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    disallowResourceServerClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    getResourceServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiProtectedResourceMetadataDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
     issueToken: {
         parameters: {
             query?: never;
@@ -2881,7 +3824,7 @@ export interface operations {
                 page?: number;
                 limit?: number;
                 /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them by commas. */
-                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "signing_key.rotated")[];
+                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "signing_key.rotated")[];
                 /** @description Only events at or after this instant (ISO 8601). */
                 since?: string;
                 /** @description Only events at or before this instant (ISO 8601). */

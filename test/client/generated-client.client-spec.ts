@@ -27,10 +27,15 @@ const expectType = <T extends true>(): T | undefined => undefined;
  */
 const FORM = {
   headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-  bodySerializer: (body: Record<string, string | undefined>) =>
+  // A list (RFC 8707's `resource`) is the field repeated, as the document's form encoding says.
+  bodySerializer: (body: Record<string, string | string[] | undefined>) =>
     new URLSearchParams(
-      Object.entries(body).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined,
+      Object.entries(body).flatMap(([name, value]) =>
+        value === undefined
+          ? []
+          : (Array.isArray(value) ? value : [value]).map(
+              (one): [string, string] => [name, one],
+            ),
       ),
     ).toString(),
 } as const;

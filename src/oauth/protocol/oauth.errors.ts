@@ -1,9 +1,10 @@
 import { HttpException } from '@nestjs/common';
 
 /**
- * RFC 6749 §5.2 error codes, and `temporarily_unavailable` from the same
- * registry (§4.1.2.1, §11.4) for a 429: §5.2 has no code for "too many
- * requests", and this is the registered one that says "retry later".
+ * RFC 6749 §5.2 error codes, RFC 8707's `invalid_target`, and
+ * `temporarily_unavailable` from the same registry (§4.1.2.1, §11.4) for a
+ * 429: §5.2 has no code for "too many requests", and this is the
+ * registered one that says "retry later".
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -12,6 +13,7 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -57,6 +59,13 @@ export class UnauthorizedClient extends OAuthError {
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', description);
+  }
+}
+
+/** RFC 8707 §2: the resource is unknown, malformed, or not for this client. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super('invalid_target', description);
   }
 }
 

@@ -19,6 +19,15 @@ export class TokenRequestDto {
    * @example "profile"
    */
   scope?: string;
+  /**
+   * RFC 8707: the API the access token is for, by its registered
+   * identifier; the token then carries it as `aud`, and that API's scopes
+   * only. Left out, the token is for this service. The form allows it
+   * repeated, but one access token is for one API: name one. With a refresh
+   * token, another API the user and client may use.
+   * @example ["https://billing.example.com"]
+   */
+  resource?: string[];
   /** For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
   client_id?: string;
   client_secret?: string;

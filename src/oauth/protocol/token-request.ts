@@ -18,6 +18,8 @@ export interface TokenRequest {
   refresh_token?: string;
   token?: string;
   token_type_hint?: string;
+  /** RFC 8707 §2: repeatable, so always a list (empty when absent). */
+  resource: string[];
 }
 
 const PARAMETERS = [
@@ -32,6 +34,11 @@ const PARAMETERS = [
   'refresh_token',
   'token',
   'token_type_hint',
+] as const satisfies readonly (keyof TokenRequest)[];
+
+/** The parameters a request may repeat: RFC 8707 §2's `resource`. */
+const REPEATABLE = [
+  'resource',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
 /**
@@ -52,14 +59,16 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
   }
   const query = (request.query ?? {}) as Record<string, unknown>;
   // Parameters in a URL end up in proxy and access logs, and passport-local would read them.
-  const inUrl = PARAMETERS.filter((name) => query[name] !== undefined);
+  const inUrl = [...PARAMETERS, ...REPEATABLE].filter(
+    (name) => query[name] !== undefined,
+  );
   if (inUrl.length > 0) {
     throw new InvalidRequest(
       `${inUrl.join(', ')} must be sent in the request body, never in the URL.`,
     );
   }
   const body = (request.body ?? {}) as Record<string, unknown>;
-  const params: TokenRequest = {};
+  const params: TokenRequest = { resource: [] };
   for (const name of PARAMETERS) {
     const value = body[name];
     if (Array.isArray(value)) {
@@ -68,6 +77,13 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
       );
     }
     if (typeof value === 'string' && value !== '') params[name] = value;
+  }
+  for (const name of REPEATABLE) {
+    const value = body[name];
+    const values = Array.isArray(value) ? (value as unknown[]) : [value];
+    params[name] = values.filter(
+      (one): one is string => typeof one === 'string' && one !== '',
+    );
   }
   return params;
 }
