@@ -242,6 +242,7 @@ describe('audit log', () => {
           {
             audience: testApp.app.get(TokenAudiences).own,
             clientScopes: ['profile'],
+            allowance: null,
           },
           undefined,
           { ipAddress: '192.0.2.1', userAgent: USER_AGENT },

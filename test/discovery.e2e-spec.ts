@@ -87,6 +87,7 @@ describe('discovery', () => {
           'password',
           'refresh_token',
           'client_credentials',
+          'urn:ietf:params:oauth:grant-type:token-exchange',
         ],
         scopes_supported: ALL_SCOPES,
         response_types_supported: [],
@@ -219,6 +220,10 @@ describe('discovery', () => {
         password: [400, 'invalid_request'],
         refresh_token: [400, 'invalid_request'],
         client_credentials: [401, 'invalid_client'],
+        'urn:ietf:params:oauth:grant-type:token-exchange': [
+          401,
+          'invalid_client',
+        ],
       };
       expect(Object.keys(failures).sort()).toEqual(
         [...asMetadata.grant_types_supported].sort(),

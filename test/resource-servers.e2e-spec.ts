@@ -503,6 +503,8 @@ describe('APIs as resource servers (RFC 8707 resource indicators)', () => {
       expect(allowed.body).toEqual({
         clientId: reporting.id,
         scopes: ['invoices:export'],
+        exchangeFrom: [],
+        impersonation: false,
         createdAt: expect.any(String),
       });
       const response = await clientToken(reporting, [BILLING]).expect(200);

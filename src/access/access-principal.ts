@@ -10,6 +10,14 @@ export interface AccessTokenClaims {
   scope: string;
   /** The session (refresh family) of a user's token; absent from a client's own token. */
   sid?: string;
+  /** RFC 8693 §4.1: the client acting for the user, and before it the ones it acts for. */
+  act?: ActorClaim;
+}
+
+/** RFC 8693 §4.1: an actor, nesting the actor before it in a call chain. */
+export interface ActorClaim {
+  sub: string;
+  act?: ActorClaim;
 }
 
 /**

@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'resource_server.deleted',
   'resource_server.client_allowed',
   'resource_server.client_disallowed',
+  'token.exchanged',
   'signing_key.rotated',
 ] as const;
 

@@ -1,10 +1,15 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import type { ClientJwks } from './client-jwks.js';
 
+/** RFC 8693 §2.1: a token exchange's grant_type. */
+export const TOKEN_EXCHANGE_GRANT_TYPE =
+  'urn:ietf:params:oauth:grant-type:token-exchange';
+
 export const CLIENT_GRANT_TYPES = [
   'client_credentials',
   'password',
   'refresh_token',
+  TOKEN_EXCHANGE_GRANT_TYPE,
 ] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 

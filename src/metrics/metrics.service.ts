@@ -33,6 +33,7 @@ const GRANT_TYPES = [
   'password',
   'refresh_token',
   'client_credentials',
+  'token_exchange',
 ] as const;
 export type IssuedGrantType = (typeof GRANT_TYPES)[number];
 

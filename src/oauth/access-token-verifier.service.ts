@@ -285,11 +285,12 @@ export class AccessTokenVerifier extends AccessTokenVerification {
   ): Promise<readonly string[]> {
     if (audience.resourceServer === null) return client.allowedScopes;
     try {
-      return await this.audiences.clientScopes(audience, {
+      const { clientScopes } = await this.audiences.allowanceAt(audience, {
         clientId: client.id,
         client,
         confidential: true,
       });
+      return clientScopes;
     } catch (refusal) {
       if (refusal instanceof InvalidTarget)
         throw new RevokedAccessToken('The API no longer lets this client in.');

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { KeyObject } from 'node:crypto';
 import { randomUUID, sign } from 'node:crypto';
+import type { ActorClaim } from '../access/access-principal.js';
 import type { AppConfig } from '../config/env.js';
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
@@ -18,6 +19,10 @@ export interface AccessTokenRequest {
   sessionId?: string;
   /** The `aud`: a registered API's identifier; by default this service's own. */
   audience?: string;
+  /** RFC 8693 §4.1: who acts for the subject (a token exchange's delegation). */
+  actor?: ActorClaim;
+  /** A latest `exp` (seconds): an exchanged token outlives not the token it came from. */
+  notAfter?: number;
 }
 
 export interface IssuedAccessToken {
@@ -49,13 +54,18 @@ export class AccessTokenService {
   async issue(request: AccessTokenRequest): Promise<IssuedAccessToken> {
     const { kid, privateKey } = this.keys.signingKey;
     const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.min(
+      issuedAt + this.ttlSeconds,
+      request.notAfter ?? Infinity,
+    );
     const header = { alg: SIGNING_ALGORITHM, typ: ACCESS_TOKEN_TYPE, kid };
     const claims = {
       client_id: request.clientId,
       scope: request.scopes.join(' '),
       ...(request.sessionId === undefined ? {} : { sid: request.sessionId }),
+      ...(request.actor === undefined ? {} : { act: request.actor }),
       iat: issuedAt,
-      exp: issuedAt + this.ttlSeconds,
+      exp: expiresAt,
       aud: request.audience ?? this.audience,
       iss: this.issuer,
       sub: request.subject,
@@ -65,7 +75,7 @@ export class AccessTokenService {
     const signature = await rs256(signingInput, privateKey);
     return {
       token: `${signingInput}.${signature.toString('base64url')}`,
-      expiresIn: this.ttlSeconds,
+      expiresIn: expiresAt - issuedAt,
     };
   }
 }

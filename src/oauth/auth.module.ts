@@ -31,6 +31,7 @@ import { SigningKeysService } from './keys/signing-keys.service.js';
 import { LocalStrategy } from './local.strategy.js';
 import { LoginBackoffModule } from '../users/credentials/credentials.module.js';
 import { TokenAudiences } from './token-audiences.service.js';
+import { TokenExchange } from './token-exchange.service.js';
 import { TokenGrantsService } from './token-grants.service.js';
 
 @Module({
@@ -56,6 +57,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientAssertionJtis,
     TokenGrantsService,
     TokenAudiences,
+    TokenExchange,
     LocalStrategy,
     LoginDevices,
     JwtStrategy,

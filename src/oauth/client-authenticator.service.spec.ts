@@ -38,6 +38,7 @@ const PASSWORD_GRANT: TokenRequest = {
   username: 'alice',
   password: 'violet anchor drizzle pumpkin',
   resource: [],
+  audience: [],
 };
 
 /** RFC 6749 §2.3: who is asking for a token. */

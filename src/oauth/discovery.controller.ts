@@ -10,6 +10,7 @@ import {
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from '../access/scopes.js';
 import { CLIENT_ASSERTION_ALGORITHMS } from '../clients/client-jwks.js';
+import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
 
 @ApiTags('discovery')
 @Public()
@@ -38,6 +39,7 @@ export class DiscoveryController {
         'password',
         'refresh_token',
         'client_credentials',
+        TOKEN_EXCHANGE_GRANT_TYPE,
       ],
       scopes_supported: scopes,
       // No authorization endpoint: no response types (RFC 8414 §2).

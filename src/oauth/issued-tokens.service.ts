@@ -82,6 +82,7 @@ export class IssuedTokensService {
         aud: claims.aud,
         iss: claims.iss,
         jti: claims.jti,
+        ...(claims.act === undefined ? {} : { act: claims.act }),
       };
     }
     return this.introspectRefreshToken(token);

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { isScope, SCOPES } from '../access/scopes.js';
 import type { AppConfig } from '../config/env.js';
 import type { ResourceServer } from '../resource-servers/resource-server.entity.js';
+import type { ResourceServerClient } from '../resource-servers/resource-server-client.entity.js';
 import { ResourceServersService } from '../resource-servers/resource-servers.service.js';
 import { scopesForRoles } from '../users/roles.js';
 import type { Role } from '../users/user.entity.js';
@@ -24,6 +25,8 @@ export interface TokenAudience {
 export interface TokenTarget {
   audience: TokenAudience;
   clientScopes: readonly string[];
+  /** What the API lets this registered client have; null at this service, or for the public client. */
+  allowance: ResourceServerClient | null;
 }
 
 /**
@@ -65,10 +68,7 @@ export class TokenAudiences {
     }
     const audience =
       named.length === 0 ? this.own : await this.registered(named[0]);
-    return {
-      audience,
-      clientScopes: await this.clientScopes(audience, client),
-    };
+    return { audience, ...(await this.allowanceAt(audience, client)) };
   }
 
   /** The audience of a session's scopes, or of a token's `aud`; null when its API is gone. */
@@ -85,23 +85,30 @@ export class TokenAudiences {
    * (a person signing in through Swagger UI or an app of theirs) is limited
    * by the user's roles alone.
    */
-  async clientScopes(
+  async allowanceAt(
     audience: TokenAudience,
     client: AuthenticatedClient,
-  ): Promise<readonly string[]> {
+  ): Promise<Omit<TokenTarget, 'audience'>> {
     const server = audience.resourceServer;
     if (server === null)
-      return client.confidential
-        ? client.client.allowedScopes
-        : Object.keys(SCOPES);
-    if (!client.confidential) return server.scopes.map((scope) => scope.name);
-    const grant = await this.servers.grantFor(server, client.clientId);
-    if (grant === null) {
+      return {
+        clientScopes: client.confidential
+          ? client.client.allowedScopes
+          : Object.keys(SCOPES),
+        allowance: null,
+      };
+    if (!client.confidential)
+      return {
+        clientScopes: server.scopes.map((scope) => scope.name),
+        allowance: null,
+      };
+    const allowance = await this.servers.grantFor(server, client.clientId);
+    if (allowance === null) {
       throw new InvalidTarget(
         'This client may not ask for tokens for this resource.',
       );
     }
-    return grant.scopes;
+    return { clientScopes: allowance.scopes, allowance };
   }
 
   private async registered(resource: string): Promise<TokenAudience> {

@@ -316,13 +316,13 @@ export async function checkPasswordGrantRequest(
 }
 
 /** A registered client uses only the grants it was registered for; the public client, password and refresh. */
-function requireGrantType(
+export function requireGrantType(
   client: AuthenticatedClient,
   grantType: ClientGrantType,
 ): void {
   const allowed = client.confidential
     ? client.client.allowedGrantTypes.includes(grantType)
-    : grantType !== 'client_credentials';
+    : grantType === 'password' || grantType === 'refresh_token';
   if (!allowed) {
     throw new UnauthorizedClient(
       `This client may not use the ${grantType} grant.`,
@@ -334,7 +334,7 @@ function requireGrantType(
  * RFC 6749 §3.3: with no `scope`, everything the caller may have; otherwise
  * exactly what was asked, each scope known at the audience and allowed.
  */
-function grantScopes(
+export function grantScopes(
   requested: string | undefined,
   allowed: readonly string[],
   audience: TokenAudience,

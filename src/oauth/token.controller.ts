@@ -39,6 +39,8 @@ import {
 import { TokenResponseDto } from './protocol/token-response.dto.js';
 import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenGrantsService } from './token-grants.service.js';
+import { TokenExchange } from './token-exchange.service.js';
+import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
 
 @ApiTags('oauth')
 @Controller('auth')
@@ -51,6 +53,7 @@ export class TokenController {
     private readonly issuedTokens: IssuedTokensService,
     private readonly clients: ClientAuthenticator,
     private readonly devices: LoginDevices,
+    private readonly exchange: TokenExchange,
   ) {}
 
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
@@ -108,11 +111,18 @@ export class TokenController {
           form.resource,
         );
         break;
+      case TOKEN_EXCHANGE_GRANT_TYPE:
+        response = await this.exchange.exchange(
+          client,
+          form,
+          requestOrigin(request),
+        );
+        break;
       default:
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
         // only printable ASCII without `"` or `\` in a description.
         throw new UnsupportedGrantType(
-          'This grant_type is not supported; use password, refresh_token or client_credentials.',
+          'This grant_type is not supported; use password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:token-exchange.',
         );
     }
     noStore(reply);

@@ -33,6 +33,21 @@ export class ResourceServerClient {
   @Column({ type: 'simple-json' })
   scopes!: string[];
 
+  /**
+   * Token exchange (RFC 8693): the audiences (this service's, or another
+   * API's identifier) whose users' tokens the client may exchange for this
+   * API's; empty, it may not exchange for this API at all.
+   */
+  @Column({ type: 'simple-json' })
+  exchangeFrom!: string[];
+
+  /**
+   * Whether its exchanged tokens impersonate the user (no `act` claim);
+   * otherwise, the default, they name the client as the actor (delegation).
+   */
+  @Column({ type: 'boolean' })
+  impersonation!: boolean;
+
   @CreateDateColumn()
   createdAt!: Date;
 }

@@ -47,6 +47,7 @@ import { ResourceServersService } from './resource-servers.service.js';
 @Controller('resource-servers')
 export class ResourceServersController {
   private readonly ownIdentifiers: ReadonlySet<string>;
+  private readonly ownAudience: string;
   private readonly issuer: string;
 
   constructor(
@@ -54,10 +55,8 @@ export class ResourceServersController {
     config: ConfigService<AppConfig, true>,
   ) {
     this.issuer = config.get('PUBLIC_URL', { infer: true });
-    this.ownIdentifiers = new Set([
-      this.issuer,
-      config.get('ACCESS_TOKEN_AUDIENCE', { infer: true }),
-    ]);
+    this.ownAudience = config.get('ACCESS_TOKEN_AUDIENCE', { infer: true });
+    this.ownIdentifiers = new Set([this.issuer, this.ownAudience]);
   }
 
   /** Register an API that accepts this service's tokens (an RFC 8707 resource) */
@@ -189,10 +188,23 @@ export class ResourceServersController {
           message: `scopes ${unknown.join(', ')} are not defined by this API`,
         },
       ]);
+    const exchangeFrom = body.exchangeFrom ?? [];
+    const unknownAudiences = await this.unknownAudiences(exchangeFrom);
+    if (unknownAudiences.length > 0)
+      throw new ValidationProblemException([
+        {
+          field: 'exchangeFrom',
+          message: `exchangeFrom names neither this service nor a registered API: ${unknownAudiences.join(', ')}`,
+        },
+      ]);
     const grant = await this.servers.allowClient(
       server,
       clientId,
-      body.scopes,
+      {
+        scopes: body.scopes,
+        exchangeFrom,
+        impersonation: body.impersonation ?? false,
+      },
       actor,
     );
     if (grant === 'no_client')
@@ -233,6 +245,18 @@ export class ResourceServersController {
       scopes_supported: server.scopes.map((scope) => scope.name),
       bearer_methods_supported: ['header'],
     };
+  }
+
+  private async unknownAudiences(
+    audiences: readonly string[],
+  ): Promise<string[]> {
+    const unknown: string[] = [];
+    for (const audience of audiences) {
+      if (audience === this.ownAudience) continue;
+      if ((await this.servers.findByIdentifier(audience)) === null)
+        unknown.push(audience);
+    }
+    return unknown;
   }
 
   private async existing(id: string): Promise<ResourceServer> {

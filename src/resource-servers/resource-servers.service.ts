@@ -18,6 +18,13 @@ export interface NewResourceServer {
   scopes: ApiScope[];
 }
 
+/** What an API lets a client have: its scopes, and which tokens it may exchange for the API's. */
+export interface ClientAllowance {
+  scopes: readonly string[];
+  exchangeFrom: readonly string[];
+  impersonation: boolean;
+}
+
 /** The registered APIs. Read from the database on every use, so a deletion on one instance holds on all at once. */
 @Injectable()
 export class ResourceServersService {
@@ -123,7 +130,7 @@ export class ResourceServersService {
   async allowClient(
     server: ResourceServer,
     clientId: string,
-    scopes: readonly string[],
+    allowance: ClientAllowance,
     actor: Actor,
   ): Promise<ResourceServerClient | 'no_client'> {
     if (containsNul(clientId)) return 'no_client';
@@ -137,7 +144,9 @@ export class ResourceServersService {
       const grant = manager.create(ResourceServerClient, {
         resourceServerId: server.id,
         clientId,
-        scopes: [...new Set(scopes)],
+        scopes: [...new Set(allowance.scopes)],
+        exchangeFrom: [...new Set(allowance.exchangeFrom)],
+        impersonation: allowance.impersonation,
         createdAt: existing?.createdAt ?? new Date(),
       });
       // An upsert: two administrators allowing the same client at once both succeed.
@@ -153,6 +162,8 @@ export class ResourceServersService {
             resourceServerId: server.id,
             identifier: server.identifier,
             scopes: grant.scopes,
+            exchangeFrom: grant.exchangeFrom,
+            impersonation: grant.impersonation,
           },
         },
         actor,

@@ -626,7 +626,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description How the client authenticates at the token, revocation and
              *     introspection endpoints (RFC 7591 §2). With a secret (the default;
@@ -676,7 +676,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
@@ -706,7 +706,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
@@ -785,6 +785,13 @@ export interface components {
              *     ]
              */
             scopes: string[];
+            /**
+             * @example [
+             *       "https://storefront.example.com"
+             *     ]
+             */
+            exchangeFrom: string[];
+            impersonation: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -798,6 +805,22 @@ export interface components {
              *     ]
              */
             scopes: string[];
+            /**
+             * @description Token exchange (RFC 8693): the audiences whose users' access tokens the
+             *     client may exchange for this API's tokens, on the user's behalf: this
+             *     service's own audience or another registered API's identifier (the API
+             *     the client itself serves, typically). Empty by default: no exchange.
+             * @example [
+             *       "https://storefront.example.com"
+             *     ]
+             */
+            exchangeFrom?: string[];
+            /**
+             * @description Exchanged tokens impersonate the user (no `act` claim naming the
+             *     client). Off by default: they are delegated, and the API sees which
+             *     client acts for the user.
+             */
+            impersonation?: boolean;
         };
         ApiProtectedResourceMetadataDto: {
             /** @example https://billing.example.com */
@@ -829,7 +852,7 @@ export interface components {
              * @example password
              * @enum {string}
              */
-            grant_type: "client_credentials" | "password" | "refresh_token";
+            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token";
             /** @example alice */
             username?: string;
             /** @example correct horse battery staple */
@@ -852,6 +875,31 @@ export interface components {
              *     ]
              */
             resource?: string[];
+            /**
+             * @description Token exchange (RFC 8693): the same as `resource`, by another name;
+             *     together they name one API.
+             */
+            audience?: string[];
+            /** @description Token exchange: the user's access token the client received. */
+            subject_token?: string;
+            /**
+             * @description Token exchange: always this.
+             * @example urn:ietf:params:oauth:token-type:access_token
+             * @enum {string}
+             */
+            subject_token_type?: "urn:ietf:params:oauth:token-type:access_token";
+            /** @description Token exchange, optional: the calling client's own access token (the actor is the authenticated client either way). */
+            actor_token?: string;
+            /**
+             * @description With `actor_token`.
+             * @enum {string}
+             */
+            actor_token_type?: "urn:ietf:params:oauth:token-type:access_token";
+            /**
+             * @description Token exchange, optional: only access tokens are issued.
+             * @enum {string}
+             */
+            requested_token_type?: "urn:ietf:params:oauth:token-type:access_token";
             /** @description For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
             client_id?: string;
             client_secret?: string;
@@ -887,6 +935,12 @@ export interface components {
              *     once: each refresh returns a new one. Not issued for client_credentials.
              */
             refresh_token?: string;
+            /**
+             * @description A token exchange only (RFC 8693 §2.2.1): what `access_token` is.
+             * @example urn:ietf:params:oauth:token-type:access_token
+             * @enum {string}
+             */
+            issued_token_type?: "urn:ietf:params:oauth:token-type:access_token";
             /**
              * @description The scopes granted, space-delimited.
              * @example profile
@@ -927,6 +981,12 @@ export interface components {
              */
             client_assertion?: string;
         };
+        IntrospectedActorDto: {
+            /** @example svc_Zk3x9QmB2vT8aLrE */
+            sub: string;
+            /** @description The actor before this one, nested once per client in the chain. */
+            act?: components["schemas"]["IntrospectedActorDto"];
+        };
         IntrospectionDto: {
             active: boolean;
             /** @example profile */
@@ -942,6 +1002,12 @@ export interface components {
             aud?: string;
             iss?: string;
             jti?: string;
+            /**
+             * @description RFC 8693 §4.1: in an exchanged token, the client acting for the user
+             *     (`sub`), with the actor before it nested as `act`, and so on up the
+             *     call chain.
+             */
+            act?: components["schemas"]["IntrospectedActorDto"];
         };
         JwkDto: {
             /** @example RSA */
@@ -1009,7 +1075,7 @@ export interface components {
         };
         AuditEventDto: {
             /** @enum {string} */
-            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "signing_key.rotated";
+            type: "user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "token.exchanged" | "signing_key.rotated";
             /**
              * @description Non-secret facts, such as a session id or a reason.
              * @example {
@@ -3824,7 +3890,7 @@ export interface operations {
                 page?: number;
                 limit?: number;
                 /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them by commas. */
-                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "signing_key.rotated")[];
+                type?: ("user.registered" | "login.succeeded" | "login.failed" | "client_authentication.failed" | "refresh_token.reuse_detected" | "session.ended" | "password.changed" | "password.confirmation_failed" | "user.deactivated" | "user.reactivated" | "user.roles_changed" | "user.renamed" | "user.deleted" | "client.created" | "client.deleted" | "client.keys_replaced" | "resource_server.registered" | "resource_server.deleted" | "resource_server.client_allowed" | "resource_server.client_disallowed" | "token.exchanged" | "signing_key.rotated")[];
                 /** @description Only events at or after this instant (ISO 8601). */
                 since?: string;
                 /** @description Only events at or before this instant (ISO 8601). */

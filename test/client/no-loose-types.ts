@@ -6,9 +6,19 @@ import type { components, operations } from './api.generated.js';
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
 
-/** The places inside T whose type says nothing: any, unknown, or an object without properties. */
-type Loose<T, Path extends string> =
-  IsAny<T> extends true
+/**
+ * The places inside T whose type says nothing: any, unknown, or an object
+ * without properties. A schema may contain itself (an RFC 8693 actor nests
+ * the actor before it): past a depth no document needs, a place is taken as
+ * checked.
+ */
+type Loose<
+  T,
+  Path extends string,
+  Depth extends unknown[] = [],
+> = Depth['length'] extends 12
+  ? never
+  : IsAny<T> extends true
     ? Path
     : unknown extends T
       ? Path
@@ -17,15 +27,16 @@ type Loose<T, Path extends string> =
           ? // A map: Record<string, never> (no properties) or values to check.
             [T[string & keyof T]] extends [never]
             ? Path
-            : Loose<T[string & keyof T], `${Path}[string]`>
+            : Loose<T[string & keyof T], `${Path}[string]`, [...Depth, 0]>
           : T extends readonly (infer Item)[]
-            ? Loose<Item, `${Path}[]`>
+            ? Loose<Item, `${Path}[]`, [...Depth, 0]>
             : keyof T extends never
               ? Path
               : {
                   [K in keyof T & (string | number)]-?: Loose<
                     T[K],
-                    `${Path}.${K}`
+                    `${Path}.${K}`,
+                    [...Depth, 0]
                   >;
                 }[keyof T & (string | number)]
         : never;

@@ -45,6 +45,8 @@ export class ResourceServers1764925200000 implements MigrationInterface {
           },
           { name: 'clientId', type: 'varchar', length: '64', isPrimary: true },
           { name: 'scopes', type: json },
+          { name: 'exchangeFrom', type: json },
+          { name: 'impersonation', type: 'boolean' },
           { name: 'createdAt', type: timestamp, default: now },
         ],
         indices: [

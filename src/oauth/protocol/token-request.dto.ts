@@ -3,11 +3,16 @@
  * on `grant_type`: `password` (RFC 6749 §4.3.2) takes username and
  * password, as Swagger UI's "Authorize" dialog sends them;
  * `refresh_token` (§6) takes refresh_token; `client_credentials` (§4.4)
- * takes only client authentication.
+ * takes only client authentication; a token exchange (RFC 8693) takes
+ * subject_token and names the API with resource or audience.
  */
 export class TokenRequestDto {
   /** @example "password" */
-  grant_type!: 'password' | 'refresh_token' | 'client_credentials';
+  grant_type!:
+    | 'password'
+    | 'refresh_token'
+    | 'client_credentials'
+    | 'urn:ietf:params:oauth:grant-type:token-exchange';
   /** @example "alice" */
   username?: string;
   /** @example "correct horse battery staple" */
@@ -28,6 +33,21 @@ export class TokenRequestDto {
    * @example ["https://billing.example.com"]
    */
   resource?: string[];
+  /**
+   * Token exchange (RFC 8693): the same as `resource`, by another name;
+   * together they name one API.
+   */
+  audience?: string[];
+  /** Token exchange: the user's access token the client received. */
+  subject_token?: string;
+  /** Token exchange: always this. @example "urn:ietf:params:oauth:token-type:access_token" */
+  subject_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
+  /** Token exchange, optional: the calling client's own access token (the actor is the authenticated client either way). */
+  actor_token?: string;
+  /** With `actor_token`. */
+  actor_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
+  /** Token exchange, optional: only access tokens are issued. */
+  requested_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
   /** For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
   client_id?: string;
   client_secret?: string;

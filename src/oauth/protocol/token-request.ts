@@ -18,8 +18,16 @@ export interface TokenRequest {
   refresh_token?: string;
   token?: string;
   token_type_hint?: string;
+  /** RFC 8693 §2.1: a token exchange's tokens. */
+  subject_token?: string;
+  subject_token_type?: string;
+  actor_token?: string;
+  actor_token_type?: string;
+  requested_token_type?: string;
   /** RFC 8707 §2: repeatable, so always a list (empty when absent). */
   resource: string[];
+  /** RFC 8693 §2.1: repeatable, like `resource`. */
+  audience: string[];
 }
 
 const PARAMETERS = [
@@ -34,11 +42,17 @@ const PARAMETERS = [
   'refresh_token',
   'token',
   'token_type_hint',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'requested_token_type',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
-/** The parameters a request may repeat: RFC 8707 §2's `resource`. */
+/** The parameters a request may repeat: RFC 8707 §2's `resource`, RFC 8693 §2.1's `audience`. */
 const REPEATABLE = [
   'resource',
+  'audience',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
 /**
@@ -68,7 +82,7 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
     );
   }
   const body = (request.body ?? {}) as Record<string, unknown>;
-  const params: TokenRequest = { resource: [] };
+  const params: TokenRequest = { resource: [], audience: [] };
   for (const name of PARAMETERS) {
     const value = body[name];
     if (Array.isArray(value)) {

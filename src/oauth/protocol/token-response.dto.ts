@@ -15,6 +15,11 @@ export class TokenResponseDto {
    */
   refresh_token?: string;
   /**
+   * A token exchange only (RFC 8693 §2.2.1): what `access_token` is.
+   * @example "urn:ietf:params:oauth:token-type:access_token"
+   */
+  issued_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
+  /**
    * The scopes granted, space-delimited.
    * @example "profile"
    */

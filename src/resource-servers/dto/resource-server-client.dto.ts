@@ -1,4 +1,11 @@
-import { ArrayMaxSize, ArrayUnique, IsArray, IsString } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsString,
+} from 'class-validator';
+import { IsOmittable } from '../../common/validation.js';
 import type { ResourceServerClient } from '../resource-server-client.entity.js';
 
 export class AllowClientDto {
@@ -13,6 +20,29 @@ export class AllowClientDto {
   @ArrayMaxSize(50)
   @IsString({ each: true })
   scopes!: string[];
+
+  /**
+   * Token exchange (RFC 8693): the audiences whose users' access tokens the
+   * client may exchange for this API's tokens, on the user's behalf: this
+   * service's own audience or another registered API's identifier (the API
+   * the client itself serves, typically). Empty by default: no exchange.
+   * @example ["https://storefront.example.com"]
+   */
+  @IsOmittable()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  exchangeFrom?: string[];
+
+  /**
+   * Exchanged tokens impersonate the user (no `act` claim naming the
+   * client). Off by default: they are delegated, and the API sees which
+   * client acts for the user.
+   */
+  @IsOmittable()
+  @IsBoolean()
+  impersonation?: boolean;
 }
 
 /** A client an API lets ask for its tokens. */
@@ -21,12 +51,17 @@ export class ResourceServerClientDto {
   clientId!: string;
   /** @example ["invoices:read"] */
   scopes!: string[];
+  /** @example ["https://storefront.example.com"] */
+  exchangeFrom!: string[];
+  impersonation!: boolean;
   createdAt!: Date;
 
   static from(grant: ResourceServerClient): ResourceServerClientDto {
     return Object.assign(new ResourceServerClientDto(), {
       clientId: grant.clientId,
       scopes: [...grant.scopes],
+      exchangeFrom: [...grant.exchangeFrom],
+      impersonation: grant.impersonation,
       createdAt: grant.createdAt,
     });
   }
