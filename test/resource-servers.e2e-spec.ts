@@ -734,6 +734,24 @@ describe('resource indicators with oauth4webapi', () => {
     expect(decodeJwt(granted.access_token).aud).toBe(BILLING);
   });
 
+  it("validates the token as the API would (validateJwtAccessToken): accepted for its audience, refused for another's", async () => {
+    const granted = await oauth.processClientCredentialsResponse(
+      as,
+      client(),
+      await grant(new URLSearchParams({ resource: BILLING })),
+    );
+    const call = () =>
+      new Request(`${BILLING}/invoices`, {
+        headers: { Authorization: `Bearer ${granted.access_token}` },
+      });
+    await expect(
+      oauth.validateJwtAccessToken(as, call(), BILLING, options),
+    ).resolves.toMatchObject({ aud: BILLING, client_id: service.id });
+    await expect(
+      oauth.validateJwtAccessToken(as, call(), INVENTORY, options),
+    ).rejects.toMatchObject({ code: oauth.JWT_CLAIM_COMPARISON });
+  });
+
   it('reads invalid_target for an API that does not exist', async () => {
     await expect(
       oauth.processClientCredentialsResponse(
