@@ -3,6 +3,7 @@ import { LoginDevice } from './users/credentials/login-device.entity.js';
 import { SigningKey } from './oauth/keys/signing-key.entity.js';
 import { Client } from './clients/client.entity.js';
 import { ClientAssertionJti } from './oauth/client-assertion-jti.entity.js';
+import { DpopProofJti } from './oauth/dpop/dpop-proof-jti.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
@@ -21,4 +22,5 @@ export const entities = [
   AuditEvent,
   LoginDevice,
   ClientAssertionJti,
+  DpopProofJti,
 ];

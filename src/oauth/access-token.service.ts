@@ -16,6 +16,8 @@ export interface AccessTokenRequest {
   scopes: readonly string[];
   /** The session of a user's token; none for a client's own token. */
   sessionId?: string;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
+  confirmation?: { jkt: string };
 }
 
 export interface IssuedAccessToken {
@@ -52,6 +54,9 @@ export class AccessTokenService {
       client_id: request.clientId,
       scope: request.scopes.join(' '),
       ...(request.sessionId === undefined ? {} : { sid: request.sessionId }),
+      ...(request.confirmation === undefined
+        ? {}
+        : { cnf: { jkt: request.confirmation.jkt } }),
       iat: issuedAt,
       exp: issuedAt + this.ttlSeconds,
       aud: this.audience,

@@ -20,6 +20,7 @@ import {
   UnauthorizedClient,
 } from './protocol/oauth.errors.js';
 import type { TokenResponseDto } from './protocol/token-response.dto.js';
+import type { VerifiedDpopProof } from '../access/dpop-proof-verification.js';
 import { isScope, narrowScopes, parseScope, SCOPES } from '../access/scopes.js';
 
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
@@ -55,6 +56,7 @@ export class TokenGrantsService {
     client: AuthenticatedClient,
     requestedScope: string | undefined,
     actor: Actor,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     // A registered client gets no more than it was registered for, whoever logs in through it.
     const allowed = narrowScopes(
@@ -85,6 +87,7 @@ export class TokenGrantsService {
       client.clientId,
       scopes,
       actor,
+      refreshTokenBinding(client, dpop),
     );
     if (started === null) {
       await this.events.loginFailed(
@@ -106,6 +109,7 @@ export class TokenGrantsService {
       scopes,
       started.session.id,
       started.refreshToken,
+      dpop,
     );
   }
 
@@ -119,6 +123,7 @@ export class TokenGrantsService {
     client: AuthenticatedClient,
     requestedScope: string | undefined,
     actor: Actor,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     if (refreshToken === undefined)
       throw new InvalidRequest('refresh_token is required.');
@@ -130,6 +135,19 @@ export class TokenGrantsService {
       refreshToken,
       client.clientId,
     );
+    // RFC 9449 §5: a bound token is refused before anything else about it is
+    // decided, so that whoever holds it without the key cannot spend it, and
+    // so cannot end the session as reuse either.
+    const boundTo = presented?.session.dpopJkt ?? null;
+    if (
+      boundTo !== null &&
+      presented?.state !== 'other_client' &&
+      dpop?.jkt !== boundTo
+    ) {
+      throw new InvalidGrant(
+        'The refresh token is bound to a DPoP key: send a DPoP proof made with that key.',
+      );
+    }
     const user = presented
       ? await this.users.findById(presented.session.userId)
       : null;
@@ -163,6 +181,7 @@ export class TokenGrantsService {
       scopes,
       rotation.session.id,
       rotation.refreshToken,
+      dpop,
     );
   }
 
@@ -170,6 +189,7 @@ export class TokenGrantsService {
   async clientCredentialsGrant(
     client: AuthenticatedClient,
     requestedScope: string | undefined,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     this.clients.requireConfidential(client, 'The client_credentials grant');
     requireGrantType(client, 'client_credentials');
@@ -178,11 +198,12 @@ export class TokenGrantsService {
       subject: client.clientId,
       clientId: client.clientId,
       scopes,
+      ...confirmationBy(dpop),
     });
     this.events.tokenIssued('client_credentials');
     return {
       access_token: token,
-      token_type: 'Bearer',
+      token_type: tokenTypeFor(dpop),
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };
@@ -194,21 +215,48 @@ export class TokenGrantsService {
     scopes: readonly string[],
     sessionId: string,
     refreshToken: string,
+    dpop: VerifiedDpopProof | undefined,
   ): Promise<TokenResponseDto> {
     const { token, expiresIn } = await this.accessTokens.issue({
       subject: userId,
       clientId,
       scopes,
       sessionId,
+      ...confirmationBy(dpop),
     });
     return {
       access_token: token,
-      token_type: 'Bearer',
+      token_type: tokenTypeFor(dpop),
       expires_in: expiresIn,
       refresh_token: refreshToken,
       scope: scopes.join(' '),
     };
   }
+}
+
+/** RFC 9449 §5: an access token issued with a proof is bound to its key (`cnf.jkt`, §6.1). */
+function confirmationBy(dpop: VerifiedDpopProof | undefined): {
+  confirmation?: { jkt: string };
+} {
+  return dpop === undefined ? {} : { confirmation: { jkt: dpop.jkt } };
+}
+
+function tokenTypeFor(dpop: VerifiedDpopProof | undefined): 'Bearer' | 'DPoP' {
+  return dpop === undefined ? 'Bearer' : 'DPoP';
+}
+
+/**
+ * RFC 9449 §5: a public client's refresh tokens are bound to the key of
+ * the proof it logged in with. A confidential client's are not: they are
+ * already bound to it by its authentication, and it may change keys.
+ */
+function refreshTokenBinding(
+  client: AuthenticatedClient,
+  dpop: VerifiedDpopProof | undefined,
+): { dpopJkt: string } | undefined {
+  return client.confidential || dpop === undefined
+    ? undefined
+    : { dpopJkt: dpop.jkt };
 }
 
 /**

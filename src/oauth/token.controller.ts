@@ -39,6 +39,8 @@ import {
 import { TokenResponseDto } from './protocol/token-response.dto.js';
 import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenGrantsService } from './token-grants.service.js';
+import { ApiDpopProofHeader } from '../access/auth.decorators.js';
+import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
 
 @ApiTags('oauth')
 @Controller('auth')
@@ -57,8 +59,11 @@ export class TokenController {
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @RateLimit('token')
-  @UseGuards(OAuthClientGuard, PasswordGrantGuard)
+  @UseGuards(OAuthClientGuard, DpopProofGuard, PasswordGrantGuard)
   @ApiSecurity('clientBasic')
+  @ApiDpopProofHeader(
+    'Optional: a DPoP proof (RFC 9449 §4) for this request (`htm` POST, `htu` the token endpoint). With it the access token is bound to its key (`cnf.jkt`) and `token_type` is `DPoP`; for the public client, the refresh token too. Required for a client registered with `dpopBoundAccessTokens`.',
+  )
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({
@@ -88,6 +93,7 @@ export class TokenController {
           client,
           form.scope,
           requestOrigin(request),
+          request.dpop,
         );
         await this.rememberDevice(request, reply);
         break;
@@ -97,10 +103,15 @@ export class TokenController {
           client,
           form.scope,
           requestOrigin(request),
+          request.dpop,
         );
         break;
       case 'client_credentials':
-        response = await this.grants.clientCredentialsGrant(client, form.scope);
+        response = await this.grants.clientCredentialsGrant(
+          client,
+          form.scope,
+          request.dpop,
+        );
         break;
       default:
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows

@@ -3,7 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Actor } from '../access/actor.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
-import type { IssuedRefreshToken } from '../sessions/session-starter.service.js';
+import type {
+  IssuedRefreshToken,
+  SessionBinding,
+} from '../sessions/session-starter.service.js';
 import { SessionStarter } from '../sessions/session-starter.service.js';
 import { User } from './user.entity.js';
 
@@ -25,6 +28,7 @@ export class LoginSessions {
     clientId: string,
     scopes: readonly string[],
     context: Actor,
+    binding?: SessionBinding,
   ): Promise<IssuedRefreshToken | null> {
     return inTransaction(this.dataSource, async (manager) => {
       // A password change or deactivation since the check ended every session: this login must
@@ -39,7 +43,14 @@ export class LoginSessions {
         current.passwordHash !== checked.passwordHash
       )
         return null;
-      return this.starter.start(current, clientId, scopes, context, manager);
+      return this.starter.start(
+        current,
+        clientId,
+        scopes,
+        context,
+        manager,
+        binding,
+      );
     });
   }
 }

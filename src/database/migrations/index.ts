@@ -5,6 +5,7 @@ import { SigningKeysWithoutPrivateKey1764576000000 } from './1764576000000-signi
 import { CreateLoginDevices1764662400000 } from './1764662400000-create-login-devices.js';
 import { LoginDevicesByUserAndExpiry1764748800000 } from './1764748800000-login-devices-by-user-and-expiry.js';
 import { ClientsWithKeys1764835200000 } from './1764835200000-clients-with-keys.js';
+import { DpopBindings1765008000000 } from './1765008000000-dpop-bindings.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -19,4 +20,5 @@ export const migrations = [
   CreateLoginDevices1764662400000,
   LoginDevicesByUserAndExpiry1764748800000,
   ClientsWithKeys1764835200000,
+  DpopBindings1765008000000,
 ];

@@ -13,7 +13,9 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'temporarily_unavailable'
-  | 'server_error';
+  | 'server_error'
+  /** RFC 9449 §5: the DPoP proof sent to the token endpoint is invalid. */
+  | 'invalid_dpop_proof';
 
 /**
  * A protocol error as a typed value with its status; the global filter
@@ -57,6 +59,12 @@ export class UnauthorizedClient extends OAuthError {
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', description);
+  }
+}
+
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', description);
   }
 }
 
