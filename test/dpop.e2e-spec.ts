@@ -692,6 +692,28 @@ describe('DPoP (RFC 9449)', () => {
       );
     });
 
+    it('verifies a DPoP-bound token on a route where a token is optional (POST /users)', async () => {
+      const register = (username: string) =>
+        testApp
+          .http()
+          .post('/users')
+          .set('Authorization', `DPoP ${bound.access_token}`)
+          .send({ username, password: GOOD_PASSWORD });
+      const refused = await register('carol');
+      expect(refused.status).toBe(401);
+      expect(refused.headers['www-authenticate']).toMatch(
+        new RegExp(`^${escape(DPOP_PREFIX)}, error="invalid_dpop_proof"`),
+      );
+      await register('carol')
+        .set(
+          'DPoP',
+          await proof(key, 'POST', `${TEST_PUBLIC_URL}/users`, {
+            accessToken: bound.access_token,
+          }),
+        )
+        .expect(201);
+    });
+
     it('keeps bearer tokens working as before, a stray DPoP header ignored', async () => {
       const { access_token } = await login();
       await me('Bearer', access_token).expect(200);
