@@ -52,6 +52,9 @@ export class DpopBindings1765008000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropTable('dpop_proof_jtis');
     await queryRunner.dropColumn('clients', 'dpopBoundAccessTokens');
-    await queryRunner.dropColumn('sessions', 'dpopJkt');
+    const driver = queryRunner.connection.driver;
+    await queryRunner.query(
+      `ALTER TABLE ${driver.escape('sessions')} DROP COLUMN ${driver.escape('dpopJkt')}`,
+    );
   }
 }
