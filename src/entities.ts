@@ -5,6 +5,7 @@ import { Client } from './clients/client.entity.js';
 import { ClientAssertionJti } from './oauth/client-assertion-jti.entity.js';
 import { ResourceServer } from './resource-servers/resource-server.entity.js';
 import { ResourceServerClient } from './resource-servers/resource-server-client.entity.js';
+import { DpopProofJti } from './oauth/dpop/dpop-proof-jti.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
@@ -25,4 +26,5 @@ export const entities = [
   ClientAssertionJti,
   ResourceServer,
   ResourceServerClient,
+  DpopProofJti,
 ];

@@ -102,6 +102,7 @@ describe('service clients', () => {
         allowedScopes: ['users:read', 'profile'],
         allowedGrantTypes: ['client_credentials', 'password'],
         tokenEndpointAuthMethod: 'client_secret_basic',
+        dpopBoundAccessTokens: false,
         createdAt: expect.any(String),
         clientSecret: expect.any(String),
       });
@@ -387,6 +388,7 @@ describe('service clients', () => {
         allowedScopes: ['users:read'],
         allowedGrantTypes: ['client_credentials'],
         tokenEndpointAuthMethod: 'client_secret_basic',
+        dpopBoundAccessTokens: false,
         createdAt: created.createdAt,
       });
       for (const client of list) {
@@ -394,6 +396,7 @@ describe('service clients', () => {
           'allowedGrantTypes',
           'allowedScopes',
           'createdAt',
+          'dpopBoundAccessTokens',
           'id',
           'name',
           'tokenEndpointAuthMethod',

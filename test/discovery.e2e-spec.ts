@@ -132,6 +132,14 @@ describe('discovery', () => {
           'EdDSA',
           'Ed25519',
         ],
+        dpop_signing_alg_values_supported: [
+          'RS256',
+          'PS256',
+          'ES256',
+          'ES384',
+          'EdDSA',
+          'Ed25519',
+        ],
         service_documentation: `${TEST_PUBLIC_URL}/docs`,
       });
     });
@@ -284,6 +292,15 @@ describe('discovery', () => {
         scopes_supported: ALL_SCOPES,
         bearer_methods_supported: ['header'],
         resource_signing_alg_values_supported: ['RS256'],
+        dpop_signing_alg_values_supported: [
+          'RS256',
+          'PS256',
+          'ES256',
+          'ES384',
+          'EdDSA',
+          'Ed25519',
+        ],
+        dpop_bound_access_tokens_required: false,
         resource_documentation: `${TEST_PUBLIC_URL}/docs`,
       });
     });

@@ -72,7 +72,8 @@ describe('operations', () => {
     // and later ones change only what they say (1764576000000: a signing key's
     // privateKey may be NULL; 1764748800000: login devices indexed by user and
     // expiry; 1764835200000: a client's secretHash may be NULL, its jwks, and
-    // the used client assertions' jtis).
+    // the used client assertions' jtis; 1765008000000: a session's DPoP key,
+    // a client's dpopBoundAccessTokens, and the used DPoP proofs' jtis).
     onSqlite(
       'on SQLite is exactly what the migrations built before PostgreSQL support',
       async () => {

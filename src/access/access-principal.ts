@@ -10,6 +10,8 @@ export interface AccessTokenClaims {
   scope: string;
   /** The session (refresh family) of a user's token; absent from a client's own token. */
   sid?: string;
+  /** RFC 9449 §6.1: the DPoP key a bound token must be sent with; absent from a bearer token. */
+  cnf?: { jkt: string };
   /** RFC 8693 §4.1: the client acting for the user, and before it the ones it acts for. */
   act?: ActorClaim;
 }

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiSecurity } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/api-problem-responses.decorator.js';
 import type { AppConfig } from '../config/env.js';
 import type { Scope } from './scopes.js';
@@ -18,6 +18,23 @@ export const Public = () =>
   applyDecorators(SetMetadata(IS_PUBLIC, true), ApiSecurity({}));
 
 /**
+ * RFC 9449's `DPoP` request header, documented as a header parameter
+ * rather than a security scheme: Swagger UI would offer such a scheme and
+ * cannot make proofs.
+ */
+export const ApiDpopProofHeader = (description: string) =>
+  ApiHeader({
+    name: 'DPoP',
+    required: false,
+    description,
+    schema: { type: 'string' },
+  });
+
+const RESOURCE_DPOP_PROOF = ApiDpopProofHeader(
+  'With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token.',
+);
+
+/**
  * The route needs an access token carrying every one of these scopes; the
  * OpenAPI document shows the requirement (oauth2 with the scopes, or a
  * bearer token pasted by hand) and the 401 and 403 it can answer, and the
@@ -28,6 +45,7 @@ export const Authenticated = (...scopes: Scope[]) =>
     SetMetadata(REQUIRED_SCOPES, scopes),
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
+    RESOURCE_DPOP_PROOF,
     ApiProblemResponses(401, 403, 503),
   );
 
@@ -44,6 +62,7 @@ export const AuthenticationOptional = (...scopes: Scope[]) =>
     ApiSecurity({}),
     ApiSecurity('oauth2', scopes),
     ApiBearerAuth('bearer'),
+    RESOURCE_DPOP_PROOF,
     ApiProblemResponses(503),
   );
 

@@ -24,6 +24,17 @@ import {
   RevokedAccessToken,
 } from './bearer-challenge.js';
 import { UnacceptableTokenHeader } from './access-token-verification.js';
+import { DpopChallenge } from './dpop-challenge.js';
+import {
+  DpopKeyMismatch,
+  DpopProofRefused,
+  DpopProofVerification,
+} from './dpop-proof-verification.js';
+
+/** RFC 9449 §7.1: the scheme of a request that sends a DPoP-bound token. */
+const DPOP_SCHEME = /^dpop(?:\s|$)/i;
+
+type GuardedRequest = FastifyRequest & { user?: AccessPrincipal };
 
 /**
  * Registered globally: every route needs a valid access token unless it is
@@ -32,17 +43,31 @@ import { UnacceptableTokenHeader } from './access-token-verification.js';
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   private readonly challenge: BearerChallenge;
+  private readonly dpopChallenge: DpopChallenge;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly config: ConfigService<AppConfig, true>,
+    proofs: DpopProofVerification,
   ) {
     super();
     const issuer = config.get('PUBLIC_URL', { infer: true });
-    this.challenge = new BearerChallenge(
+    const metadataUrl = `${issuer}${PROTECTED_RESOURCE_METADATA_PATH}`;
+    this.challenge = new BearerChallenge(issuer, metadataUrl);
+    this.dpopChallenge = new DpopChallenge(
       issuer,
-      `${issuer}${PROTECTED_RESOURCE_METADATA_PATH}`,
+      metadataUrl,
+      proofs.algorithms,
     );
+  }
+
+  /** The challenges of the scheme the request used: DPoP's for DPoP, Bearer's otherwise. */
+  private challengeFor(
+    request: GuardedRequest,
+  ): BearerChallenge | DpopChallenge {
+    return DPOP_SCHEME.test(request.headers.authorization ?? '')
+      ? this.dpopChallenge
+      : this.challenge;
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,9 +75,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) {
       return true;
     }
-    const request = context
-      .switchToHttp()
-      .getRequest<FastifyRequest & { user?: AccessPrincipal }>();
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
     // A route whose need for a token is configuration (@AuthenticatedWhen): its scopes, when it needs one now.
     const condition = this.reflector.getAllAndOverride<
       AuthenticationCondition | undefined
@@ -66,7 +89,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
         AUTHENTICATION_OPTIONAL,
         targets,
       ) &&
-      !/^bearer /i.test(request.headers.authorization ?? '')
+      !/^(?:bearer|dpop) /i.test(request.headers.authorization ?? '')
     ) {
       return true;
     }
@@ -78,7 +101,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       [];
     const scopes = request.user?.scopes ?? [];
     if (!required.every((scope) => scopes.includes(scope))) {
-      throw this.challenge.insufficientScope(required);
+      throw this.challengeFor(request).insufficientScope(required);
     }
     return true;
   }
@@ -87,27 +110,35 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     error: unknown,
     principal: TUser | false,
     info: unknown,
+    context: ExecutionContext,
   ): TUser {
     if (principal) return principal;
     const reason = error ?? info;
     if (reason instanceof HttpException) throw reason;
+    const challenge = this.challengeFor(
+      context.switchToHttp().getRequest<GuardedRequest>(),
+    );
+    if (reason instanceof DpopProofRefused) {
+      throw this.dpopChallenge.invalidProof(reason.message);
+    }
     if (
       reason instanceof RevokedAccessToken ||
-      reason instanceof UnacceptableTokenHeader
+      reason instanceof UnacceptableTokenHeader ||
+      reason instanceof DpopKeyMismatch
     ) {
-      throw this.challenge.invalidToken(reason.message);
+      throw challenge.invalidToken(reason.message);
     }
     if (reason instanceof TokenExpiredError) {
-      throw this.challenge.invalidToken('The access token expired.');
+      throw challenge.invalidToken('The access token expired.');
     }
     if (reason instanceof NotBeforeError) {
-      throw this.challenge.invalidToken('The access token is not valid yet.');
+      throw challenge.invalidToken('The access token is not valid yet.');
     }
     if (reason instanceof JsonWebTokenError) {
-      throw this.challenge.invalidToken(describeJwtError(reason));
+      throw challenge.invalidToken(describeJwtError(reason));
     }
     if (reason instanceof Error && reason.message === 'No auth token') {
-      throw this.challenge.missingToken();
+      throw challenge.missingToken();
     }
     // Anything else (the database failing) is the server's fault, not the token's.
     throw reason instanceof Error ? reason : new Error(String(reason));

@@ -43,6 +43,13 @@ export class Client {
   @Column({ type: 'simple-array' })
   allowedGrantTypes!: ClientGrantType[];
 
+  /**
+   * RFC 9449 §5.2: every token request of this client must carry a DPoP
+   * proof, so none of its access tokens is a bearer token.
+   */
+  @Column({ type: 'boolean', default: false })
+  dpopBoundAccessTokens!: boolean;
+
   @CreateDateColumn()
   createdAt!: Date;
 }

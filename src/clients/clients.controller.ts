@@ -72,6 +72,7 @@ export class ClientsController {
         allowedScopes: body.allowedScopes,
         allowedGrantTypes: body.allowedGrantTypes,
         jwks,
+        dpopBoundAccessTokens: body.dpopBoundAccessTokens,
       },
       actor,
     );

@@ -19,6 +19,8 @@ export interface NewClient {
   allowedGrantTypes: ClientGrantType[];
   /** Public keys instead of a secret (private_key_jwt), already read by readClientJwks. */
   jwks?: ClientJwks;
+  /** RFC 9449 §5.2: refuse its token requests without a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** A client's 256-bit secret burns this much work whether or not the id exists. */
@@ -60,6 +62,7 @@ export class ClientsService {
       jwks: request.jwks ?? null,
       allowedScopes: [...new Set(request.allowedScopes)],
       allowedGrantTypes: [...new Set(request.allowedGrantTypes)],
+      dpopBoundAccessTokens: request.dpopBoundAccessTokens ?? false,
     });
     await inTransaction(this.dataSource, async (manager) => {
       await manager.save(client);
@@ -73,6 +76,7 @@ export class ClientsService {
             allowedGrantTypes: client.allowedGrantTypes,
             tokenEndpointAuthMethod: authMethodOf(client),
             ...keyIdsOf(client),
+            dpopBoundAccessTokens: client.dpopBoundAccessTokens,
           },
         },
         actor,

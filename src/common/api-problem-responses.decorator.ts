@@ -8,7 +8,7 @@ import {
 
 const DESCRIPTIONS: Partial<Record<number, string>> = {
   400: 'The request is invalid; `errors` names each invalid field.',
-  401: 'No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3).',
+  401: 'No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault.',
   403: 'The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`).',
   404: 'No such resource.',
   409: 'The resource already exists.',

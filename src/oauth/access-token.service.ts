@@ -23,6 +23,8 @@ export interface AccessTokenRequest {
   actor?: ActorClaim;
   /** A latest `exp` (seconds): an exchanged token outlives not the token it came from. */
   notAfter?: number;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
+  confirmation?: { jkt: string };
 }
 
 export interface IssuedAccessToken {
@@ -64,6 +66,9 @@ export class AccessTokenService {
       scope: request.scopes.join(' '),
       ...(request.sessionId === undefined ? {} : { sid: request.sessionId }),
       ...(request.actor === undefined ? {} : { act: request.actor }),
+      ...(request.confirmation === undefined
+        ? {}
+        : { cnf: { jkt: request.confirmation.jkt } }),
       iat: issuedAt,
       exp: expiresAt,
       aud: request.audience ?? this.audience,

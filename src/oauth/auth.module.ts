@@ -23,6 +23,11 @@ import { ClientAssertionJti } from './client-assertion-jti.entity.js';
 import { ClientAssertionJtis } from './client-assertion-jtis.service.js';
 import { ClientAssertionVerifier } from './client-assertion-verifier.service.js';
 import { JwtAuthGuard } from '../access/jwt-auth.guard.js';
+import { DpopProofVerification } from '../access/dpop-proof-verification.js';
+import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
+import { DpopProofJti } from './dpop/dpop-proof-jti.entity.js';
+import { DpopProofJtis } from './dpop/dpop-proof-jtis.service.js';
+import { DpopProofVerifier } from './dpop/dpop-proof-verifier.service.js';
 import { JwtStrategy } from '../access/jwt.strategy.js';
 import { JwksController } from './keys/jwks.controller.js';
 import { SigningKey } from './keys/signing-key.entity.js';
@@ -45,7 +50,12 @@ import { TokenGrantsService } from './token-grants.service.js';
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
-    TypeOrmModule.forFeature([SigningKey, LoginDevice, ClientAssertionJti]),
+    TypeOrmModule.forFeature([
+      SigningKey,
+      LoginDevice,
+      ClientAssertionJti,
+      DpopProofJti,
+    ]),
   ],
   controllers: [TokenController, JwksController, DiscoveryController],
   providers: [
@@ -66,6 +76,11 @@ import { TokenGrantsService } from './token-grants.service.js';
     AccessTokenVerifier,
     // The bearer guard's port onto this server (access-token-verification.ts).
     { provide: AccessTokenVerification, useExisting: AccessTokenVerifier },
+    DpopProofJtis,
+    DpopProofVerifier,
+    DpopProofGuard,
+    // The guard's port onto this server's DPoP proof checks (dpop-proof-verification.ts).
+    { provide: DpopProofVerification, useExisting: DpopProofVerifier },
     IssuedTokensService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],

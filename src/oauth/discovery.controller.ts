@@ -11,6 +11,7 @@ import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from '../access/scopes.js';
 import { CLIENT_ASSERTION_ALGORITHMS } from '../clients/client-jwks.js';
 import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
+import { DPOP_ALGORITHMS } from './dpop/dpop-proof-verifier.service.js';
 
 @ApiTags('discovery')
 @Public()
@@ -52,6 +53,7 @@ export class DiscoveryController {
       introspection_endpoint_auth_methods_supported: clientAuthMethods,
       introspection_endpoint_auth_signing_alg_values_supported:
         assertionAlgorithms,
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
       service_documentation: `${issuer}/docs`,
     };
     this.protectedResource = {
@@ -61,6 +63,9 @@ export class DiscoveryController {
       scopes_supported: scopes,
       bearer_methods_supported: ['header'],
       resource_signing_alg_values_supported: [SIGNING_ALGORITHM],
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+      // Swagger UI and existing clients send bearer tokens.
+      dpop_bound_access_tokens_required: false,
       resource_documentation: `${issuer}/docs`,
     };
   }

@@ -18,6 +18,8 @@ export class AuthorizationServerMetadataDto {
   revocation_endpoint_auth_signing_alg_values_supported!: string[];
   introspection_endpoint_auth_methods_supported!: string[];
   introspection_endpoint_auth_signing_alg_values_supported!: string[];
+  /** RFC 9449 §5.1: the algorithms of DPoP proofs. @example ["RS256","PS256","ES256","ES384","EdDSA","Ed25519"] */
+  dpop_signing_alg_values_supported!: string[];
   service_documentation!: string;
 }
 
@@ -29,5 +31,9 @@ export class ProtectedResourceMetadataDto {
   scopes_supported!: string[];
   bearer_methods_supported!: string[];
   resource_signing_alg_values_supported!: string[];
+  /** RFC 9728 §2: the algorithms of the DPoP proofs this resource accepts. */
+  dpop_signing_alg_values_supported!: string[];
+  /** RFC 9728 §2: false, bearer tokens are accepted too. */
+  dpop_bound_access_tokens_required!: boolean;
   resource_documentation!: string;
 }

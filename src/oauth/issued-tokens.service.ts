@@ -75,7 +75,10 @@ export class IssuedTokensService {
         scope: principal.scopes.join(' '),
         client_id: principal.clientId,
         ...(principal.user ? { username: principal.user.username } : {}),
-        token_type: 'Bearer',
+        // RFC 9449 §6.2.
+        ...(claims.cnf === undefined
+          ? { token_type: 'Bearer' as const }
+          : { token_type: 'DPoP' as const, cnf: { jkt: claims.cnf.jkt } }),
         exp: claims.exp,
         iat: claims.iat,
         sub: claims.sub,
@@ -107,6 +110,7 @@ export class IssuedTokensService {
       exp: Math.floor(refresh.expiresAt.getTime() / 1000),
       iat: Math.floor(refresh.createdAt.getTime() / 1000),
       sub: user.id,
+      ...(session.dpopJkt === null ? {} : { cnf: { jkt: session.dpopJkt } }),
     };
   }
 }

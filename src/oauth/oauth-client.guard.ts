@@ -1,6 +1,7 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { VerifiedDpopProof } from '../access/dpop-proof-verification.js';
 import type { User } from '../users/user.entity.js';
 import type { LoginDevice } from '../users/credentials/login-device.entity.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
@@ -18,6 +19,8 @@ export interface OAuthRequest extends FastifyRequest {
   loginDevice?: LoginDevice | null;
   /** The password grant's audience (RFC 8707 `resource`), set by PasswordGrantGuard. */
   tokenTarget?: TokenTarget;
+  /** The key of the request's DPoP proof, set by DpopProofGuard at the token endpoint when one came. */
+  dpop?: VerifiedDpopProof;
 }
 
 /**

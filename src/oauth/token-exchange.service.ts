@@ -17,7 +17,13 @@ import type { TokenRequest } from './protocol/token-request.js';
 import type { TokenResponseDto } from './protocol/token-response.dto.js';
 import type { Role } from '../users/user.entity.js';
 import { TokenAudiences } from './token-audiences.service.js';
-import { grantScopes, requireGrantType } from './token-grants.service.js';
+import {
+  confirmationBy,
+  grantScopes,
+  requireGrantType,
+  tokenTypeFor,
+} from './token-grants.service.js';
+import type { VerifiedDpopProof } from '../access/dpop-proof-verification.js';
 
 /** RFC 8693 §3: the one token type this service takes and issues. */
 export const ACCESS_TOKEN_TYPE_URI =
@@ -56,6 +62,7 @@ export class TokenExchange {
     client: AuthenticatedClient,
     form: TokenRequest,
     actor: Actor,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     this.clients.requireConfidential(client, 'Token exchange');
     requireGrantType(client, TOKEN_EXCHANGE_GRANT_TYPE);
@@ -147,6 +154,8 @@ export class TokenExchange {
       audience: audience.identifier,
       actor: act,
       notAfter: subject.claims.exp,
+      // RFC 9449 §5: with a proof, the client's new token is bound to the client's key.
+      ...confirmationBy(dpop),
     });
     await this.events.record(
       {
@@ -168,7 +177,7 @@ export class TokenExchange {
     return {
       access_token: token,
       issued_token_type: ACCESS_TOKEN_TYPE_URI,
-      token_type: 'Bearer',
+      token_type: tokenTypeFor(dpop),
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };

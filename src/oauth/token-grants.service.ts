@@ -20,6 +20,7 @@ import {
   UnauthorizedClient,
 } from './protocol/oauth.errors.js';
 import type { TokenResponseDto } from './protocol/token-response.dto.js';
+import type { VerifiedDpopProof } from '../access/dpop-proof-verification.js';
 import { narrowScopes, parseScope } from '../access/scopes.js';
 import type { TokenAudience, TokenTarget } from './token-audiences.service.js';
 import { TokenAudiences } from './token-audiences.service.js';
@@ -60,6 +61,7 @@ export class TokenGrantsService {
     target: TokenTarget,
     requestedScope: string | undefined,
     actor: Actor,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     const { audience } = target;
     // A registered client gets no more than it was registered for, whoever logs in through it.
@@ -91,6 +93,7 @@ export class TokenGrantsService {
       client.clientId,
       { scopes, resource: audience.resourceServer?.identifier ?? null },
       actor,
+      refreshTokenBinding(client, dpop),
     );
     if (started === null) {
       await this.events.loginFailed(
@@ -112,6 +115,7 @@ export class TokenGrantsService {
       { scopes, audience },
       started.session.id,
       started.refreshToken,
+      dpop,
     );
   }
 
@@ -127,6 +131,7 @@ export class TokenGrantsService {
     requestedScope: string | undefined,
     resources: readonly string[],
     actor: Actor,
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     if (refreshToken === undefined)
       throw new InvalidRequest('refresh_token is required.');
@@ -138,6 +143,19 @@ export class TokenGrantsService {
       refreshToken,
       client.clientId,
     );
+    // RFC 9449 §5: a bound token is refused before anything else about it is
+    // decided, so that whoever holds it without the key cannot spend it, and
+    // so cannot end the session as reuse either.
+    const boundTo = presented?.session.dpopJkt ?? null;
+    if (
+      boundTo !== null &&
+      presented?.state !== 'other_client' &&
+      dpop?.jkt !== boundTo
+    ) {
+      throw new InvalidGrant(
+        'The refresh token is bound to a DPoP key: send a DPoP proof made with that key.',
+      );
+    }
     const user = presented
       ? await this.users.findById(presented.session.userId)
       : null;
@@ -177,6 +195,7 @@ export class TokenGrantsService {
       grant,
       rotation.session.id,
       rotation.refreshToken,
+      dpop,
     );
   }
 
@@ -227,6 +246,7 @@ export class TokenGrantsService {
     client: AuthenticatedClient,
     requestedScope: string | undefined,
     resources: readonly string[],
+    dpop?: VerifiedDpopProof,
   ): Promise<TokenResponseDto> {
     this.clients.requireConfidential(client, 'The client_credentials grant');
     requireGrantType(client, 'client_credentials');
@@ -240,11 +260,12 @@ export class TokenGrantsService {
       clientId: client.clientId,
       scopes,
       audience: audience.identifier,
+      ...confirmationBy(dpop),
     });
     this.events.tokenIssued('client_credentials');
     return {
       access_token: token,
-      token_type: 'Bearer',
+      token_type: tokenTypeFor(dpop),
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };
@@ -256,6 +277,7 @@ export class TokenGrantsService {
     { scopes, audience }: IssuedGrant,
     sessionId: string,
     refreshToken: string,
+    dpop: VerifiedDpopProof | undefined,
   ): Promise<TokenResponseDto> {
     const { token, expiresIn } = await this.accessTokens.issue({
       subject: userId,
@@ -263,10 +285,11 @@ export class TokenGrantsService {
       scopes,
       sessionId,
       audience: audience.identifier,
+      ...confirmationBy(dpop),
     });
     return {
       access_token: token,
-      token_type: 'Bearer',
+      token_type: tokenTypeFor(dpop),
       expires_in: expiresIn,
       refresh_token: refreshToken,
       scope: scopes.join(' '),
@@ -278,6 +301,33 @@ export class TokenGrantsService {
 interface IssuedGrant {
   audience: TokenAudience;
   scopes: string[];
+}
+
+/** RFC 9449 §5: an access token issued with a proof is bound to its key (`cnf.jkt`, §6.1). */
+export function confirmationBy(dpop: VerifiedDpopProof | undefined): {
+  confirmation?: { jkt: string };
+} {
+  return dpop === undefined ? {} : { confirmation: { jkt: dpop.jkt } };
+}
+
+export function tokenTypeFor(
+  dpop: VerifiedDpopProof | undefined,
+): 'Bearer' | 'DPoP' {
+  return dpop === undefined ? 'Bearer' : 'DPoP';
+}
+
+/**
+ * RFC 9449 §5: a public client's refresh tokens are bound to the key of
+ * the proof it logged in with. A confidential client's are not: they are
+ * already bound to it by its authentication, and it may change keys.
+ */
+function refreshTokenBinding(
+  client: AuthenticatedClient,
+  dpop: VerifiedDpopProof | undefined,
+): { dpopJkt: string } | undefined {
+  return client.confidential || dpop === undefined
+    ? undefined
+    : { dpopJkt: dpop.jkt };
 }
 
 /**

@@ -41,6 +41,8 @@ import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenGrantsService } from './token-grants.service.js';
 import { TokenExchange } from './token-exchange.service.js';
 import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
+import { ApiDpopProofHeader } from '../access/auth.decorators.js';
+import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
 
 @ApiTags('oauth')
 @Controller('auth')
@@ -60,8 +62,11 @@ export class TokenController {
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @RateLimit('token')
-  @UseGuards(OAuthClientGuard, PasswordGrantGuard)
+  @UseGuards(OAuthClientGuard, DpopProofGuard, PasswordGrantGuard)
   @ApiSecurity('clientBasic')
+  @ApiDpopProofHeader(
+    'Optional: a DPoP proof (RFC 9449 §4) for this request (`htm` POST, `htu` the token endpoint). With it the access token is bound to its key (`cnf.jkt`) and `token_type` is `DPoP`; for the public client, the refresh token too. Required for a client registered with `dpopBoundAccessTokens`.',
+  )
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({
@@ -92,6 +97,7 @@ export class TokenController {
           request.tokenTarget!,
           form.scope,
           requestOrigin(request),
+          request.dpop,
         );
         await this.rememberDevice(request, reply);
         break;
@@ -102,6 +108,7 @@ export class TokenController {
           form.scope,
           form.resource,
           requestOrigin(request),
+          request.dpop,
         );
         break;
       case 'client_credentials':
@@ -109,6 +116,7 @@ export class TokenController {
           client,
           form.scope,
           form.resource,
+          request.dpop,
         );
         break;
       case TOKEN_EXCHANGE_GRANT_TYPE:
@@ -116,6 +124,7 @@ export class TokenController {
           client,
           form,
           requestOrigin(request),
+          request.dpop,
         );
         break;
       default:

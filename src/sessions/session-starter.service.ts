@@ -14,6 +14,12 @@ export interface IssuedRefreshToken {
   refreshToken: string;
 }
 
+/** What every refresh of the session must prove besides holding the token. */
+export interface SessionBinding {
+  /** RFC 9449 §5: the thumbprint of the DPoP key of a public client's login. */
+  dpopJkt: string;
+}
+
 /**
  * A login starts a refresh-token family (RFC 9700 §4.14.2): a session and
  * its first refresh token.
@@ -47,6 +53,7 @@ export class SessionStarter {
     grant: SessionGrant,
     context: Actor,
     manager: EntityManager,
+    binding?: SessionBinding,
   ): Promise<IssuedRefreshToken> {
     const now = new Date();
     const refreshToken = newSecret();
@@ -62,6 +69,7 @@ export class SessionStarter {
         expiresAt: new Date(now.getTime() + this.refreshTtlMs),
         endedAt: null,
         endReason: null,
+        dpopJkt: binding?.dpopJkt ?? null,
       }),
     );
     await manager.insert(RefreshToken, {

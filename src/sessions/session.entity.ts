@@ -70,4 +70,11 @@ export class Session {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   endReason!: SessionEndReason | null;
+
+  /**
+   * The RFC 7638 thumbprint of the DPoP key a public client's login was
+   * bound to (RFC 9449 §5): every refresh of this session must prove it.
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  dpopJkt!: string | null;
 }

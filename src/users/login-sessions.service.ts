@@ -5,6 +5,7 @@ import type { Actor } from '../access/actor.js';
 import { inTransaction, shareLock } from '../database/transaction.js';
 import type {
   IssuedRefreshToken,
+  SessionBinding,
   SessionGrant,
 } from '../sessions/session-starter.service.js';
 import { SessionStarter } from '../sessions/session-starter.service.js';
@@ -28,6 +29,7 @@ export class LoginSessions {
     clientId: string,
     grant: SessionGrant,
     context: Actor,
+    binding?: SessionBinding,
   ): Promise<IssuedRefreshToken | null> {
     return inTransaction(this.dataSource, async (manager) => {
       // A password change or deactivation since the check ended every session: this login must
@@ -42,7 +44,14 @@ export class LoginSessions {
         current.passwordHash !== checked.passwordHash
       )
         return null;
-      return this.starter.start(current, clientId, grant, context, manager);
+      return this.starter.start(
+        current,
+        clientId,
+        grant,
+        context,
+        manager,
+        binding,
+      );
     });
   }
 }

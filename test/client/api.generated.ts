@@ -654,6 +654,13 @@ export interface components {
              *     }
              */
             jwks?: components["schemas"]["ClientJwksDto"];
+            /**
+             * @description RFC 9449 §5.2 (`dpop_bound_access_tokens`): every token request of the
+             *     client must carry a DPoP proof, so each of its access tokens is bound to
+             *     a key. Off by default.
+             * @example false
+             */
+            dpopBoundAccessTokens?: boolean;
         };
         CreatedClientDto: {
             /**
@@ -687,6 +694,8 @@ export interface components {
             tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
             /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
             jwks?: components["schemas"]["ClientJwksDto"];
+            /** @description Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
+            dpopBoundAccessTokens: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -717,6 +726,8 @@ export interface components {
             tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
             /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
             jwks?: components["schemas"]["ClientJwksDto"];
+            /** @description Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
+            dpopBoundAccessTokens: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -918,13 +929,19 @@ export interface components {
             client_assertion?: string;
         };
         TokenResponseDto: {
-            /** @description An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`. */
+            /**
+             * @description An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`,
+             *     or, when `token_type` is `DPoP`, as `Authorization: DPoP <access_token>`
+             *     with a DPoP proof of the same key.
+             */
             access_token: string;
             /**
+             * @description `DPoP` when the request carried a DPoP proof (RFC 9449 §5): the token
+             *     is bound to its key and is refused as a bearer token.
              * @example Bearer
              * @enum {string}
              */
-            token_type: "Bearer";
+            token_type: "DPoP" | "Bearer";
             /**
              * @description Seconds until the access token expires.
              * @example 900
@@ -952,7 +969,7 @@ export interface components {
              * @example invalid_grant
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_target" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_target" | "temporarily_unavailable" | "server_error" | "invalid_dpop_proof";
             /** @example The username or password is wrong, or the account is inactive. */
             error_description?: string;
         };
@@ -981,6 +998,13 @@ export interface components {
              */
             client_assertion?: string;
         };
+        ConfirmationDto: {
+            /**
+             * @description RFC 9449 §6.1: the RFC 7638 SHA-256 thumbprint of the DPoP key, base64url.
+             * @example 0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I
+             */
+            jkt: string;
+        };
         IntrospectedActorDto: {
             /** @example svc_Zk3x9QmB2vT8aLrE */
             sub: string;
@@ -994,8 +1018,14 @@ export interface components {
             client_id?: string;
             /** @example alice */
             username?: string;
-            /** @example Bearer */
-            token_type?: string;
+            /**
+             * @description An access token's: `DPoP` for one bound to a DPoP key (RFC 9449 §6.2), else `Bearer`.
+             * @example Bearer
+             * @enum {string}
+             */
+            token_type?: "DPoP" | "Bearer";
+            /** @description The DPoP key a bound access token, or a bound refresh token of the public client, needs. */
+            cnf?: components["schemas"]["ConfirmationDto"];
             exp?: number;
             iat?: number;
             sub?: string;
@@ -1062,6 +1092,18 @@ export interface components {
             revocation_endpoint_auth_signing_alg_values_supported: string[];
             introspection_endpoint_auth_methods_supported: string[];
             introspection_endpoint_auth_signing_alg_values_supported: string[];
+            /**
+             * @description RFC 9449 §5.1: the algorithms of DPoP proofs.
+             * @example [
+             *       "RS256",
+             *       "PS256",
+             *       "ES256",
+             *       "ES384",
+             *       "EdDSA",
+             *       "Ed25519"
+             *     ]
+             */
+            dpop_signing_alg_values_supported: string[];
             service_documentation: string;
         };
         ProtectedResourceMetadataDto: {
@@ -1071,6 +1113,10 @@ export interface components {
             scopes_supported: string[];
             bearer_methods_supported: string[];
             resource_signing_alg_values_supported: string[];
+            /** @description RFC 9728 §2: the algorithms of the DPoP proofs this resource accepts. */
+            dpop_signing_alg_values_supported: string[];
+            /** @description RFC 9728 §2: false, bearer tokens are accepted too. */
+            dpop_bound_access_tokens_required: boolean;
             resource_documentation: string;
         };
         AuditEventDto: {
@@ -1184,7 +1230,10 @@ export interface operations {
                 /** @description Users whose username contains this text (case-insensitive). */
                 username?: string;
             };
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1222,7 +1271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1281,7 +1330,10 @@ export interface operations {
     registerUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1324,7 +1376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1455,7 +1507,10 @@ export interface operations {
     getCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1469,7 +1524,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1528,7 +1583,10 @@ export interface operations {
     deleteCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1568,7 +1626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1649,7 +1707,10 @@ export interface operations {
     updateCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1691,7 +1752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1781,7 +1842,10 @@ export interface operations {
     changePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1822,7 +1886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1894,7 +1958,10 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -1934,7 +2001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2011,7 +2078,10 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -2049,7 +2119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2139,7 +2209,10 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -2183,7 +2256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2273,7 +2346,10 @@ export interface operations {
     listOwnSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2287,7 +2363,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionDto"][];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2346,7 +2422,10 @@ export interface operations {
     endOwnSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -2385,7 +2464,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2462,7 +2541,10 @@ export interface operations {
     listClients: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2476,7 +2558,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClientDto"][];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2535,7 +2617,10 @@ export interface operations {
     createClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2578,7 +2663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2641,7 +2726,10 @@ export interface operations {
     replaceClientJwks: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -2685,7 +2773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,7 +2859,10 @@ export interface operations {
     deleteClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -2785,7 +2876,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2862,7 +2953,10 @@ export interface operations {
     listResourceServers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2876,7 +2970,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResourceServerDto"][];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2935,7 +3029,10 @@ export interface operations {
     createResourceServer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2977,7 +3074,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3045,7 +3142,10 @@ export interface operations {
     getResourceServer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -3061,7 +3161,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResourceServerDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3138,7 +3238,10 @@ export interface operations {
     deleteResourceServer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -3152,7 +3255,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3229,7 +3332,10 @@ export interface operations {
     listResourceServerClients: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
             };
@@ -3245,7 +3351,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResourceServerClientDto"][];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,7 +3428,10 @@ export interface operations {
     allowResourceServerClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
                 clientId: string;
@@ -3367,7 +3476,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3448,7 +3557,10 @@ export interface operations {
     disallowResourceServerClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path: {
                 id: string;
                 clientId: string;
@@ -3463,7 +3575,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,7 +3709,10 @@ export interface operations {
     issueToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a DPoP proof (RFC 9449 §4) for this request (`htm` POST, `htu` the token endpoint). With it the access token is bound to its key (`cnf.jkt`) and `token_type` is `DPoP`; for the public client, the refresh token too. Required for a client registered with `dpopBoundAccessTokens`. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3618,7 +3733,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponseDto"];
                 };
             };
-            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client. */
+            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3694,7 +3809,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client. */
+            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3771,7 +3886,7 @@ export interface operations {
                     "application/json": components["schemas"]["IntrospectionDto"];
                 };
             };
-            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client. */
+            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3898,7 +4013,10 @@ export interface operations {
                 /** @description Only events about this user (deleted users included). */
                 userId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3936,7 +4054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblemDetailsDto"];
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4071,7 +4189,10 @@ export interface operations {
     getMetrics: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4086,7 +4207,7 @@ export interface operations {
                     "text/plain; version=0.0.4; charset=utf-8": string;
                 };
             };
-            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3). */
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {
                 headers: {
                     [name: string]: unknown;

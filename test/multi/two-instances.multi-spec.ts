@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
@@ -266,6 +266,54 @@ describe('two instances over one PostgreSQL and one Redis', () => {
     const replayed = await tokenRequest(b, form);
     expect(replayed.status).toBe(401);
     expect(await replayed.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('RFC 9449 §11.1: a DPoP proof used at A is refused at B, at the token endpoint and at /users/me', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const proof = (htm: string, htu: string, claims: object = {}) =>
+      new SignJWT({ htm, htu, jti: randomUUID(), ...claims })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey);
+    const form = {
+      grant_type: 'password',
+      username: 'alice',
+      password: PASSWORD,
+    };
+    const withProof = (instance: Instance, dpop: string) =>
+      fetch(`${instance.base}/auth/token`, {
+        method: 'POST',
+        headers: { DPoP: dpop },
+        body: new URLSearchParams(form),
+      });
+
+    const tokenProof = await proof('POST', `${PUBLIC_URL}/auth/token`);
+    const granted = await withProof(a, tokenProof);
+    expect(granted.status).toBe(200);
+    const { access_token, token_type } = (await granted.json()) as {
+      access_token: string;
+      token_type: string;
+    };
+    expect(token_type).toBe('DPoP');
+    const replayed = await withProof(b, tokenProof);
+    expect(replayed.status).toBe(400);
+    expect(await replayed.json()).toMatchObject({
+      error: 'invalid_dpop_proof',
+    });
+
+    const ath = createHash('sha256').update(access_token).digest('base64url');
+    const meProof = await proof('GET', `${PUBLIC_URL}/users/me`, { ath });
+    const meWith = (instance: Instance) =>
+      fetch(`${instance.base}/users/me`, {
+        headers: { Authorization: `DPoP ${access_token}`, DPoP: meProof },
+      });
+    expect((await meWith(a)).status).toBe(200);
+    const replayedAtB = await meWith(b);
+    expect(replayedAtB.status).toBe(401);
+    expect(replayedAtB.headers.get('www-authenticate')).toMatch(
+      /^DPoP .*error="invalid_dpop_proof"/,
+    );
   });
 
   it('a key rotated with keys:rotate signs A’s new tokens, is served in B’s JWKS, and B accepts them', async () => {

@@ -21,6 +21,8 @@ export class ClientDto {
   tokenEndpointAuthMethod!: 'client_secret_basic' | 'private_key_jwt';
   /** A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
   jwks?: ClientJwksDto;
+  /** Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
+  dpopBoundAccessTokens!: boolean;
   createdAt!: Date;
 
   static from(client: Client): ClientDto {
@@ -31,6 +33,7 @@ export class ClientDto {
     dto.allowedGrantTypes = [...client.allowedGrantTypes];
     dto.tokenEndpointAuthMethod = authMethodOf(client);
     if (client.jwks !== null) dto.jwks = ClientJwksDto.from(client.jwks);
+    dto.dpopBoundAccessTokens = client.dpopBoundAccessTokens;
     dto.createdAt = client.createdAt;
     return dto;
   }

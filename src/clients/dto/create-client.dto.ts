@@ -1,6 +1,7 @@
 import {
   ArrayUnique,
   IsArray,
+  IsBoolean,
   IsIn,
   IsObject,
   IsString,
@@ -74,4 +75,14 @@ export class CreateClientDto {
   @IsOmittable()
   @IsObject()
   jwks?: ClientJwksDto;
+
+  /**
+   * RFC 9449 §5.2 (`dpop_bound_access_tokens`): every token request of the
+   * client must carry a DPoP proof, so each of its access tokens is bound to
+   * a key. Off by default.
+   * @example false
+   */
+  @IsOmittable()
+  @IsBoolean()
+  dpopBoundAccessTokens?: boolean;
 }

@@ -6,6 +6,7 @@ import { CreateLoginDevices1764662400000 } from './1764662400000-create-login-de
 import { LoginDevicesByUserAndExpiry1764748800000 } from './1764748800000-login-devices-by-user-and-expiry.js';
 import { ClientsWithKeys1764835200000 } from './1764835200000-clients-with-keys.js';
 import { ResourceServers1764925200000 } from './1764925200000-resource-servers.js';
+import { DpopBindings1765008000000 } from './1765008000000-dpop-bindings.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -21,4 +22,5 @@ export const migrations = [
   LoginDevicesByUserAndExpiry1764748800000,
   ClientsWithKeys1764835200000,
   ResourceServers1764925200000,
+  DpopBindings1765008000000,
 ];

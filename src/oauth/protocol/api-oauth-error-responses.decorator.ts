@@ -4,7 +4,7 @@ import { ApiResponse } from '@nestjs/swagger';
 import { OAuthErrorDto } from './oauth-error.dto.js';
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client.',
+  400: 'RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request.',
   401: 'invalid_client: client authentication failed (`WWW-Authenticate: Basic`).',
   413: 'invalid_request: the body is too large.',
   415: 'invalid_request: the body is not application/x-www-form-urlencoded.',

@@ -15,7 +15,9 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'
-  | 'server_error';
+  | 'server_error'
+  /** RFC 9449 §5: the DPoP proof sent to the token endpoint is invalid. */
+  | 'invalid_dpop_proof';
 
 /**
  * A protocol error as a typed value with its status; the global filter
@@ -66,6 +68,12 @@ export class InvalidScope extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description: string) {
     super('invalid_target', description);
+  }
+}
+
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', description);
   }
 }
 

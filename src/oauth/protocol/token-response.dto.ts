@@ -1,9 +1,17 @@
 /** RFC 6749 §5.1 successful token response. */
 export class TokenResponseDto {
-  /** An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`. */
+  /**
+   * An RFC 9068 JWT, to send as `Authorization: Bearer <access_token>`,
+   * or, when `token_type` is `DPoP`, as `Authorization: DPoP <access_token>`
+   * with a DPoP proof of the same key.
+   */
   access_token!: string;
-  /** @example "Bearer" */
-  token_type!: 'Bearer';
+  /**
+   * `DPoP` when the request carried a DPoP proof (RFC 9449 §5): the token
+   * is bound to its key and is refused as a bearer token.
+   * @example "Bearer"
+   */
+  token_type!: 'Bearer' | 'DPoP';
   /**
    * Seconds until the access token expires.
    * @example 900
