@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CryptoKey, JWK } from 'jose';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +8,8 @@ import type { TokenBody } from './utils/flows.js';
 import { freePort } from './utils/processes.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
-import { now } from './utils/tokens.js';
+import type { DpopSigner } from './utils/dpop-proofs.js';
+import { dpopProof, dpopSigner } from './utils/dpop-proofs.js';
 
 interface ExampleOptions {
   issuer: string;
@@ -29,43 +27,12 @@ const EXAMPLE = new URL(
 const DPOP_CHALLENGE =
   'DPoP realm="orders", algs="RS256 PS256 ES256 ES384 EdDSA Ed25519"';
 
-interface Signer {
-  privateKey: CryptoKey;
-  jwk: JWK;
-}
-
-async function signer(): Promise<Signer> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  return { privateKey, jwk: await exportJWK(publicKey) };
-}
-
-function proof(
-  key: Signer,
-  htm: string,
-  htu: string,
-  accessToken?: string,
-): Promise<string> {
-  return new SignJWT({
-    htm,
-    htu,
-    jti: randomUUID(),
-    iat: now(),
-    ...(accessToken === undefined
-      ? {}
-      : {
-          ath: createHash('sha256').update(accessToken).digest('base64url'),
-        }),
-  })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
-    .sign(key.privateKey);
-}
-
 /** RFC 9449 §7.1 in another service: examples/company-service checks DPoP with jose alone. */
 describe('examples/company-service: GET /orders with a DPoP-bound token', () => {
   let testApp: TestApp;
   let example: Server;
   let ordersUrl: string;
-  let key: Signer;
+  let key: DpopSigner;
   let bound: TokenBody;
   const { tokenRequest } = tokenClient(() => testApp);
 
@@ -88,12 +55,15 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
     example.listen(examplePort, '127.0.0.1');
     await once(example, 'listening');
     await registerUser(testApp, 'alice');
-    key = await signer();
+    key = await dpopSigner();
     const granted = await tokenRequest({
       grant_type: 'password',
       username: 'alice',
       password: 'correct horse battery staple',
-    }).set('DPoP', await proof(key, 'POST', `${TEST_PUBLIC_URL}/auth/token`));
+    }).set(
+      'DPoP',
+      await dpopProof(key, 'POST', `${TEST_PUBLIC_URL}/auth/token`),
+    );
     expect(granted.status).toBe(200);
     bound = granted.body as TokenBody;
     expect(bound.token_type).toBe('DPoP');
@@ -114,7 +84,7 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
   it('answers 200 to the token with a proof of its key', async () => {
     const response = await orders(
       `DPoP ${bound.access_token}`,
-      await proof(key, 'GET', ordersUrl, bound.access_token),
+      await dpopProof(key, 'GET', ordersUrl, bound.access_token),
     );
     expect(response.status).toBe(200);
   });
@@ -131,16 +101,17 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
     ['no proof', () => Promise.resolve(undefined)],
     [
       'a proof for another URL',
-      () => proof(key, 'GET', 'http://elsewhere/orders', bound.access_token),
+      () =>
+        dpopProof(key, 'GET', 'http://elsewhere/orders', bound.access_token),
     ],
     [
       'a proof for another method',
-      () => proof(key, 'POST', ordersUrl, bound.access_token),
+      () => dpopProof(key, 'POST', ordersUrl, bound.access_token),
     ],
-    ['a proof without ath', () => proof(key, 'GET', ordersUrl)],
+    ['a proof without ath', () => dpopProof(key, 'GET', ordersUrl)],
     [
       "a proof for another token's ath",
-      () => proof(key, 'GET', ordersUrl, 'another.access.token'),
+      () => dpopProof(key, 'GET', ordersUrl, 'another.access.token'),
     ],
   ])('answers 401 invalid_dpop_proof to %s', async (_what, makeProof) => {
     const response = await orders(
@@ -154,7 +125,7 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
   });
 
   it('answers 401 invalid_dpop_proof to a replayed proof', async () => {
-    const once = await proof(key, 'GET', ordersUrl, bound.access_token);
+    const once = await dpopProof(key, 'GET', ordersUrl, bound.access_token);
     expect((await orders(`DPoP ${bound.access_token}`, once)).status).toBe(200);
     const replayed = await orders(`DPoP ${bound.access_token}`, once);
     expect(replayed.status).toBe(401);
@@ -164,10 +135,10 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
   });
 
   it('answers 401 invalid_token to a proof of another key, and to a bearer token under DPoP', async () => {
-    const thief = await signer();
+    const thief = await dpopSigner();
     const stolen = await orders(
       `DPoP ${bound.access_token}`,
-      await proof(thief, 'GET', ordersUrl, bound.access_token),
+      await dpopProof(thief, 'GET', ordersUrl, bound.access_token),
     );
     expect(stolen.status).toBe(401);
     expect(stolen.headers['www-authenticate']).toBe(
@@ -176,7 +147,7 @@ describe('examples/company-service: GET /orders with a DPoP-bound token', () => 
     const bearer = await passwordGrant(testApp, 'alice');
     const unbound = await orders(
       `DPoP ${bearer}`,
-      await proof(key, 'GET', ordersUrl, bearer),
+      await dpopProof(key, 'GET', ordersUrl, bearer),
     );
     expect(unbound.status).toBe(401);
     expect(unbound.headers['www-authenticate']).toBe(

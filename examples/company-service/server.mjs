@@ -1,140 +1,83 @@
 // A company service that trusts the auth service's access tokens without
 // calling it on each request: it verifies them against the published JWKS.
+// Given a downstream service, it calls it for the user with a token it gets
+// by exchanging the user's (RFC 8693), never by forwarding the user's own.
 import { createServer as createHttpServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import { DPOP_ALGORITHMS, DpopRefusal, verifyDpopProof } from './dpop.mjs';
+import { createTokenCheck, jsonRoutes } from './protect.mjs';
 
-const REALM = 'orders';
-const REQUIRED_SCOPE = 'profile';
-/** jose's errors that say the token is bad; any other failure is ours (503). */
-const TOKEN_ERRORS = [
-  errors.JWTExpired,
-  errors.JWTClaimValidationFailed,
-  errors.JWTInvalid,
-  errors.JWSInvalid,
-  errors.JWSSignatureVerificationFailed,
-  errors.JWKSNoMatchingKey,
-  errors.JOSEAlgNotAllowed,
-  errors.JOSENotSupported,
-];
-
-/** @typedef {{ status: number, body: object, headers?: Record<string, string> }} Answer */
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 
 /**
- * @param {{ issuer: string, audience: string, jwksUrl: string | URL, cooldownDuration?: number, publicUrl?: string }} options
- *   `cooldownDuration`: the least time between two JWKS fetches (jose's default, 30 s), so
- *   that tokens with made-up `kid`s cannot make this service hammer the auth service.
- *   `publicUrl`: this service's URL as its clients call it, which DPoP proofs name (`htu`).
+ * @typedef {{ url: string, resource: string, tokenEndpoint: string, clientId: string, clientSecret: string }} Downstream
+ *   The billing service to call: its URL, its identifier (`resource`), and this
+ *   service's own client credentials at the auth service's token endpoint.
+ */
+
+/**
+ * @param {{ issuer: string, audience: string, jwksUrl: string | URL, cooldownDuration?: number, publicUrl?: string, scope?: string, downstream?: Downstream }} options
+ *   `audience`: this service's identifier at the auth service (for a service
+ *   registered with POST /resource-servers) or its ACCESS_TOKEN_AUDIENCE;
+ *   `scope`: the scope GET /orders needs.
  */
 export function createServer({
-  issuer,
-  audience,
-  jwksUrl,
-  cooldownDuration,
   publicUrl = 'http://localhost:4000',
+  scope = 'profile',
+  downstream,
+  ...verification
 }) {
-  // Fetched on first use and cached; fetched again when a token names a `kid`
-  // it does not hold, which is how a key rotation reaches this service.
-  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration });
-  /** The `jti`s of the DPoP proofs used, until they are too old anyway. */
-  const usedProofs = new Map();
+  const check = createTokenCheck({
+    ...verification,
+    realm: 'orders',
+    publicUrl,
+  });
 
-  /** @param {import('node:http').IncomingMessage} request @returns {Promise<Answer>} */
+  /** @param {import('node:http').IncomingMessage} request */
   async function getOrders(request) {
-    const [scheme, token] = (request.headers.authorization ?? '').split(' ');
-    // RFC 9449 §7.1: a DPoP-bound token comes as `Authorization: DPoP <token>`.
-    const dpop = scheme?.toLowerCase() === 'dpop';
-    /** The challenge of the scheme the request used, with `params`. */
-    const challenge = (params) =>
-      dpop
-        ? `DPoP realm="${REALM}", algs="${DPOP_ALGORITHMS.join(' ')}"${params}`
-        : `Bearer realm="${REALM}"${params}`;
-    if ((!dpop && scheme?.toLowerCase() !== 'bearer') || !token) {
-      // RFC 6750 §3.1: a request without a token gets a challenge with no error code.
-      const headers = { 'WWW-Authenticate': `Bearer realm="${REALM}"` };
-      return { status: 401, body: { error: 'unauthorized' }, headers };
-    }
-    /** @type {import('jose').JWTPayload} */
-    let claims;
-    try {
-      // RFC 9068 §4: the access token profile, the algorithm pinned (never read from the token).
-      ({ payload: claims } = await jwtVerify(token, jwks, {
-        issuer,
-        audience,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
-      }));
-    } catch (error) {
-      if (!TOKEN_ERRORS.some((type) => error instanceof type)) {
-        // The JWKS could not be fetched: the token may be fine, so the client must not drop it.
-        const headers = { 'Retry-After': '5' };
-        return { status: 503, body: { error: 'unavailable' }, headers };
-      }
-      const headers = {
-        'WWW-Authenticate': challenge(', error="invalid_token"'),
-      };
-      return { status: 401, body: { error: 'invalid_token' }, headers };
-    }
-    // RFC 9449 §7.2: a bound token is refused as a bearer token, or stealing
-    // it would be enough; and a bearer token gains nothing from a proof.
-    const jkt = claims.cnf?.jkt;
-    if (dpop !== (typeof jkt === 'string')) {
-      const headers = {
-        'WWW-Authenticate': challenge(', error="invalid_token"'),
-      };
-      return { status: 401, body: { error: 'invalid_token' }, headers };
-    }
-    if (dpop) {
-      try {
-        await verifyDpopProof(request, {
-          url: `${publicUrl}/orders`,
-          accessToken: token,
-          jkt,
-          seen: usedProofs,
-        });
-      } catch (error) {
-        if (!(error instanceof DpopRefusal)) throw error;
-        const headers = {
-          'WWW-Authenticate': challenge(`, error="${error.error}"`),
-        };
-        return { status: 401, body: { error: error.error }, headers };
-      }
-    }
-    // RFC 9068 §2.2.3: `scope` is space-delimited (RFC 6749 §3.3).
-    const scopes =
-      typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-    if (!scopes.includes(REQUIRED_SCOPE)) {
-      const headers = {
-        'WWW-Authenticate': challenge(
-          `, error="insufficient_scope", scope="${REQUIRED_SCOPE}"`,
-        ),
-      };
-      return { status: 403, body: { error: 'insufficient_scope' }, headers };
-    }
+    const checked = await check(request, '/orders', scope);
+    if (!checked.ok) return checked.answer;
     const orders = [{ id: 1, item: 'coffee beans', quantity: 2 }];
-    return { status: 200, body: { subject: claims.sub, orders } };
+    const body = { subject: checked.claims.sub, orders };
+    if (downstream === undefined) return { status: 200, body };
+    const invoices = await invoicesFor(checked.token, downstream);
+    return invoices.ok
+      ? { status: 200, body: { ...body, invoices: invoices.body } }
+      : {
+          status: 502,
+          body: { error: 'billing_unavailable', billing: invoices.body },
+        };
   }
 
-  return createHttpServer((request, response) => {
-    /** @param {Answer} answer */
-    const send = ({ status, body, headers = {} }) => {
-      response.writeHead(status, {
-        'Content-Type': 'application/json',
-        ...headers,
-      });
-      response.end(JSON.stringify(body));
-    };
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== '/orders')
-      return send({ status: 404, body: { error: 'not_found' } });
-    if (request.method !== 'GET')
-      return send({ status: 405, body: {}, headers: { Allow: 'GET' } });
-    getOrders(request).then(send, () =>
-      send({ status: 500, body: { error: 'server_error' } }),
-    );
+  return createHttpServer(jsonRoutes({ '/orders': getOrders }));
+}
+
+/**
+ * The user's invoices from the billing service, with a token for billing
+ * that names this service as the actor: the user's own token is for this
+ * service (its `aud`), and billing would refuse it.
+ * @param {string} userToken @param {Downstream} downstream
+ */
+async function invoicesFor(userToken, downstream) {
+  const credentials = Buffer.from(
+    `${encodeURIComponent(downstream.clientId)}:${encodeURIComponent(downstream.clientSecret)}`,
+  ).toString('base64');
+  const exchanged = await fetch(downstream.tokenEndpoint, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${credentials}` },
+    body: new URLSearchParams({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: userToken,
+      subject_token_type: ACCESS_TOKEN,
+      resource: downstream.resource,
+    }),
   });
+  if (!exchanged.ok) return { ok: false, body: await exchanged.json() };
+  const { access_token } = await exchanged.json();
+  const invoices = await fetch(`${downstream.url}/invoices`, {
+    headers: { Authorization: `Bearer ${access_token}` },
+  });
+  return { ok: invoices.ok, body: await invoices.json() };
 }
 
 // `node server.mjs`: configured from the environment; imported, it only exports createServer.
@@ -144,11 +87,23 @@ if (
 ) {
   const issuer = process.env.AUTH_ISSUER ?? 'http://localhost:3000';
   const port = Number(process.env.PORT ?? 4000);
+  const billing = process.env.BILLING_URL;
   createServer({
     issuer,
     audience: process.env.AUTH_AUDIENCE ?? issuer,
     jwksUrl: process.env.AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
     publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
+    scope: process.env.ORDERS_SCOPE ?? 'profile',
+    downstream:
+      billing === undefined
+        ? undefined
+        : {
+            url: billing,
+            resource: process.env.BILLING_RESOURCE ?? billing,
+            tokenEndpoint: `${issuer}/auth/token`,
+            clientId: process.env.CLIENT_ID ?? '',
+            clientSecret: process.env.CLIENT_SECRET ?? '',
+          },
   }).listen(port, () => {
     console.log(
       `Orders on http://localhost:${port}/orders, trusting ${issuer}`,
