@@ -587,6 +587,28 @@ describe('APIs as resource servers (RFC 8707 resource indicators)', () => {
     });
   });
 
+  describe('deleting a client', () => {
+    it('deletes what let it call an API: it is no longer listed there', async () => {
+      const doomed = await createClientAs(testApp, adminToken, {
+        name: 'doomed',
+        allowedScopes: [],
+        allowedGrantTypes: ['client_credentials'],
+      });
+      await allow(inventory, doomed, ['stock:read']).expect(200);
+      await testApp
+        .http()
+        .delete(`/clients/${doomed.id}`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(204);
+      const listed = await testApp
+        .http()
+        .get(`/resource-servers/${inventory.id}/clients`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(200);
+      expect(listed.body).toEqual([]);
+    });
+  });
+
   describe('deleting an API', () => {
     it('makes its tokens inactive at introspection and refuses new ones; what let clients in goes with it', async () => {
       const created = (
