@@ -181,6 +181,19 @@ describe('GET /metrics', () => {
       }).toEqual({ password: 3, refresh_token: 1, client_credentials: 1 });
     });
 
+    it('counts password grants per client, granted and refused: who still uses the grant', () => {
+      const grants = (outcome: string) =>
+        valueOf(samples, 'auth_password_grants_total', {
+          client_id: 'public',
+          outcome,
+        });
+      // The administrator's login and alice's two; her wrong password.
+      expect({
+        granted: grants('granted'),
+        refused: grants('refused'),
+      }).toEqual({ granted: 3, refused: 1 });
+    });
+
     it('counts refresh-token reuse', () => {
       expect(valueOf(samples, 'auth_refresh_token_reuse_total')).toBe(1);
     });

@@ -477,7 +477,7 @@ describe('the current user’s sessions, password and account', () => {
           .start(
             checked!,
             'public',
-            { scopes: ['profile'], resource: null },
+            { scopes: ['profile'], resource: null, grantType: 'password' },
             {},
           ),
       ).toBeNull();

@@ -199,7 +199,9 @@ export class SecurityEvents {
     switch (type) {
       case 'login.succeeded':
         this.metrics.countLogin('success');
-        this.metrics.countTokenIssued('password');
+        this.metrics.countTokenIssued(
+          (details?.grantType as IssuedGrantType | undefined) ?? 'password',
+        );
         break;
       case 'login.failed': {
         const reason = details?.reason as LoginFailure;

@@ -166,6 +166,14 @@ export class Env {
   @IsIn(['open', 'closed'])
   REGISTRATION: 'open' | 'closed' = 'open';
 
+  /**
+   * RFC 9700 §2.4: the password grant must not be used. Kept for the
+   * clients that still do (Swagger UI's password form among them), and
+   * counted per client, so an operator sees who before turning it off.
+   */
+  @IsIn(['enabled', 'disabled'])
+  PASSWORD_GRANT: 'enabled' | 'disabled' = 'enabled';
+
   @IsOptional()
   @IsString()
   ADMIN_USERNAME?: string;

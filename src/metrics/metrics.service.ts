@@ -34,6 +34,8 @@ const GRANT_TYPES = [
   'refresh_token',
   'client_credentials',
   'token_exchange',
+  'authorization_code',
+  'device_code',
 ] as const;
 export type IssuedGrantType = (typeof GRANT_TYPES)[number];
 
@@ -78,6 +80,13 @@ export class MetricsService implements OnModuleInit {
     name: 'auth_tokens_issued_total',
     help: 'Access tokens issued, by grant type.',
     labelNames: ['grant_type'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly passwordGrants = new Counter({
+    name: 'auth_password_grants_total',
+    help: 'Password-grant requests, by client and outcome: who still uses the grant RFC 9700 retires (PASSWORD_GRANT).',
+    labelNames: ['client_id', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -143,6 +152,11 @@ export class MetricsService implements OnModuleInit {
 
   countLogin(outcome: LoginOutcome): void {
     this.logins.inc({ outcome });
+  }
+
+  /** One series per registered client at most: the id is authenticated before this counts. */
+  countPasswordGrant(clientId: string, outcome: 'granted' | 'refused'): void {
+    this.passwordGrants.inc({ client_id: clientId, outcome });
   }
 
   countTokenIssued(grantType: IssuedGrantType): void {

@@ -5,6 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { ClientsModule } from '../clients/clients.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ResourceServersModule } from '../resource-servers/resource-servers.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -46,6 +47,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ClientsModule,
     ResourceServersModule,
     AuditModule,
+    MetricsModule,
     LoginBackoffModule,
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.

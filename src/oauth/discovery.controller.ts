@@ -37,7 +37,9 @@ export class DiscoveryController {
       revocation_endpoint: `${issuer}/auth/revoke`,
       introspection_endpoint: `${issuer}/auth/introspect`,
       grant_types_supported: [
-        'password',
+        ...(config.get('PASSWORD_GRANT', { infer: true }) === 'enabled'
+          ? ['password']
+          : []),
         'refresh_token',
         'client_credentials',
         TOKEN_EXCHANGE_GRANT_TYPE,

@@ -3,7 +3,14 @@ import { Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import type { User } from '../users/user.entity.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
-import { InvalidGrant, InvalidRequest } from './protocol/oauth.errors.js';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../config/env.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import {
+  InvalidGrant,
+  InvalidRequest,
+  UnsupportedGrantType,
+} from './protocol/oauth.errors.js';
 import { checkPasswordGrantRequest } from './token-grants.service.js';
 import { TokenAudiences } from './token-audiences.service.js';
 
@@ -15,19 +22,36 @@ import { TokenAudiences } from './token-audiences.service.js';
  */
 @Injectable()
 export class PasswordGrantGuard extends AuthGuard('local') {
-  constructor(private readonly audiences: TokenAudiences) {
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly audiences: TokenAudiences,
+    private readonly metrics: MetricsService,
+    config: ConfigService<AppConfig, true>,
+  ) {
     super();
+    this.enabled = config.get('PASSWORD_GRANT', { infer: true }) === 'enabled';
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuthRequest>();
     if (request.oauthForm.grant_type !== 'password') return true;
-    request.tokenTarget = await checkPasswordGrantRequest(
-      request.oauthClient,
-      request.oauthForm,
-      this.audiences,
-    );
-    return (await super.canActivate(context)) as boolean;
+    try {
+      if (!this.enabled) {
+        throw new UnsupportedGrantType(
+          'The password grant is turned off here (RFC 9700 section 2.4): sign in through the authorization code flow.',
+        );
+      }
+      request.tokenTarget = await checkPasswordGrantRequest(
+        request.oauthClient,
+        request.oauthForm,
+        this.audiences,
+      );
+      return (await super.canActivate(context)) as boolean;
+    } catch (refusal) {
+      this.metrics.countPasswordGrant(request.oauthClient.clientId, 'refused');
+      throw refusal;
+    }
   }
 
   override handleRequest<TUser = User>(

@@ -24,6 +24,7 @@ import type { VerifiedDpopProof } from '../access/dpop-proof-verification.js';
 import { narrowScopes, parseScope } from '../access/scopes.js';
 import type { TokenAudience, TokenTarget } from './token-audiences.service.js';
 import { TokenAudiences } from './token-audiences.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: 'The refresh token is invalid.',
@@ -47,6 +48,7 @@ export class TokenGrantsService {
     private readonly clients: ClientAuthenticator,
     private readonly events: SecurityEvents,
     private readonly audiences: TokenAudiences,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -54,6 +56,8 @@ export class TokenGrantsService {
    * PasswordGrantGuard has already refused what does not depend on the user
    * (checkPasswordGrantRequest), before the password was checked, and
    * resolved the `target`: this service, or the API `resource` named.
+   * Counted per client, granted or refused, so that an operator sees who
+   * still uses the grant before turning it off (PASSWORD_GRANT).
    */
   async passwordGrant(
     user: User,
@@ -62,6 +66,31 @@ export class TokenGrantsService {
     requestedScope: string | undefined,
     actor: Actor,
     dpop?: VerifiedDpopProof,
+  ): Promise<TokenResponseDto> {
+    try {
+      const response = await this.startPasswordSession(
+        user,
+        client,
+        target,
+        requestedScope,
+        actor,
+        dpop,
+      );
+      this.metrics.countPasswordGrant(client.clientId, 'granted');
+      return response;
+    } catch (refusal) {
+      this.metrics.countPasswordGrant(client.clientId, 'refused');
+      throw refusal;
+    }
+  }
+
+  private async startPasswordSession(
+    user: User,
+    client: AuthenticatedClient,
+    target: TokenTarget,
+    requestedScope: string | undefined,
+    actor: Actor,
+    dpop: VerifiedDpopProof | undefined,
   ): Promise<TokenResponseDto> {
     const { audience } = target;
     // A registered client gets no more than it was registered for, whoever logs in through it.
@@ -91,7 +120,11 @@ export class TokenGrantsService {
     const started = await this.logins.start(
       user,
       client.clientId,
-      { scopes, resource: audience.resourceServer?.identifier ?? null },
+      {
+        scopes,
+        resource: audience.resourceServer?.identifier ?? null,
+        grantType: 'password',
+      },
       actor,
       refreshTokenBinding(client, dpop),
     );

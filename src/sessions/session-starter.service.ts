@@ -29,6 +29,8 @@ export interface SessionGrant {
   scopes: readonly string[];
   /** The API (RFC 8707 resource) the scopes belong to; null for this service. */
   resource: string | null;
+  /** How the user signed in, as the audit log tells it. */
+  grantType: 'password' | 'authorization_code' | 'device_code';
 }
 
 @Injectable()
@@ -86,6 +88,7 @@ export class SessionStarter {
         details: {
           sessionId: session.id,
           scope: session.scope,
+          grantType: grant.grantType,
           ...(session.resource === null ? {} : { resource: session.resource }),
         },
       },
