@@ -6,6 +6,7 @@ import { ClientAssertionJti } from './oauth/client-assertion-jti.entity.js';
 import { ResourceServer } from './resource-servers/resource-server.entity.js';
 import { ResourceServerClient } from './resource-servers/resource-server-client.entity.js';
 import { DpopProofJti } from './oauth/dpop/dpop-proof-jti.entity.js';
+import { DeviceAuthorization } from './oauth/device/device-authorization.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
@@ -27,4 +28,5 @@ export const entities = [
   ResourceServer,
   ResourceServerClient,
   DpopProofJti,
+  DeviceAuthorization,
 ];

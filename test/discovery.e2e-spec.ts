@@ -83,10 +83,12 @@ describe('discovery', () => {
         jwks_uri: `${TEST_PUBLIC_URL}/.well-known/jwks.json`,
         revocation_endpoint: `${TEST_PUBLIC_URL}/auth/revoke`,
         introspection_endpoint: `${TEST_PUBLIC_URL}/auth/introspect`,
+        device_authorization_endpoint: `${TEST_PUBLIC_URL}/auth/device_authorization`,
         grant_types_supported: [
           'password',
           'refresh_token',
           'client_credentials',
+          'urn:ietf:params:oauth:grant-type:device_code',
           'urn:ietf:params:oauth:grant-type:token-exchange',
         ],
         scopes_supported: ALL_SCOPES,
@@ -228,6 +230,11 @@ describe('discovery', () => {
         password: [400, 'invalid_request'],
         refresh_token: [400, 'invalid_request'],
         client_credentials: [401, 'invalid_client'],
+        // The public client may not use it: only registered clients.
+        'urn:ietf:params:oauth:grant-type:device_code': [
+          400,
+          'unauthorized_client',
+        ],
         'urn:ietf:params:oauth:grant-type:token-exchange': [
           401,
           'invalid_client',

@@ -155,7 +155,12 @@ describe('operations', () => {
     });
 
     it('gives every error response its RFC 6749 or RFC 9457 schema', () => {
-      const oauthPaths = ['/auth/token', '/auth/revoke', '/auth/introspect'];
+      const oauthPaths = [
+        '/auth/token',
+        '/auth/revoke',
+        '/auth/introspect',
+        '/auth/device_authorization',
+      ];
       for (const { path, method, operation } of operations()) {
         for (const [status, response] of Object.entries(operation.responses)) {
           if (Number(status) < 400) continue;

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomInt } from 'node:crypto';
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { REDIS_CLIENT } from '../src/redis/redis.module.js';
 import { expectOAuthError } from './utils/expectations.js';
 import { tokenClient } from './utils/flows.js';
 import type { TestApp } from './utils/test-app.js';
@@ -105,6 +108,10 @@ describe('GET /health/ready with REDIS_URL', () => {
     expect(TEST_REDIS_URL).toBeDefined();
     const testApp = await createTestApp({ REDIS_URL: TEST_REDIS_URL! });
     try {
+      // "When it answers": the client may still be connecting when the app has just started
+      // (commands are not queued while it does), and readiness would rightly say degraded.
+      const redis = testApp.app.get<Redis>(REDIS_CLIENT);
+      if (redis.status !== 'ready') await once(redis, 'ready');
       const response = await testApp.http().get('/health/ready').expect(200);
       expect(response.body).toMatchObject({
         status: 'ok',

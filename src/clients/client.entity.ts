@@ -5,11 +5,16 @@ import type { ClientJwks } from './client-jwks.js';
 export const TOKEN_EXCHANGE_GRANT_TYPE =
   'urn:ietf:params:oauth:grant-type:token-exchange';
 
+/** RFC 8628 §3.4: the device flow's grant_type. */
+export const DEVICE_CODE_GRANT_TYPE =
+  'urn:ietf:params:oauth:grant-type:device_code';
+
 export const CLIENT_GRANT_TYPES = [
   'client_credentials',
   'password',
   'refresh_token',
   TOKEN_EXCHANGE_GRANT_TYPE,
+  DEVICE_CODE_GRANT_TYPE,
 ] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 

@@ -174,6 +174,20 @@ export class Env {
   @IsIn(['enabled', 'disabled'])
   PASSWORD_GRANT: 'enabled' | 'disabled' = 'enabled';
 
+  /** RFC 8628: how long a device code waits for its user, in seconds. */
+  @toInt()
+  @IsInt()
+  @Min(60)
+  @Max(1800)
+  DEVICE_CODE_TTL = 600;
+
+  /** RFC 8628 §3.2: the least seconds between two polls of a device code. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  DEVICE_CODE_INTERVAL = 5;
+
   @IsOptional()
   @IsString()
   ADMIN_USERNAME?: string;

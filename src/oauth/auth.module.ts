@@ -38,6 +38,8 @@ import { LocalStrategy } from './local.strategy.js';
 import { LoginBackoffModule } from '../users/credentials/credentials.module.js';
 import { TokenAudiences } from './token-audiences.service.js';
 import { TokenExchange } from './token-exchange.service.js';
+import { DeviceFlow } from './device/device-flow.service.js';
+import { DeviceAuthorizationController } from './device/device-authorization.controller.js';
 import { TokenGrantsService } from './token-grants.service.js';
 
 @Module({
@@ -59,7 +61,12 @@ import { TokenGrantsService } from './token-grants.service.js';
       DpopProofJti,
     ]),
   ],
-  controllers: [TokenController, JwksController, DiscoveryController],
+  controllers: [
+    TokenController,
+    DeviceAuthorizationController,
+    JwksController,
+    DiscoveryController,
+  ],
   providers: [
     SigningKeysService,
     SigningKeyStore,
@@ -70,6 +77,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     TokenGrantsService,
     TokenAudiences,
     TokenExchange,
+    DeviceFlow,
     LocalStrategy,
     LoginDevices,
     JwtStrategy,

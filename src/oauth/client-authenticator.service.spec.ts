@@ -126,6 +126,15 @@ describe('ClientAuthenticator.authenticate()', () => {
       ).toEqual({ clientId: 'billing', confidential: true, client: BILLING });
     });
 
+    it('§3.2.1: authenticates with HTTP Basic and its own client_id in the body, which only names it', async () => {
+      expect(
+        await authenticator.authenticate(
+          requestWith(basic(BILLING.id, BILLING_SECRET)),
+          { ...PASSWORD_GRANT, client_id: BILLING.id },
+        ),
+      ).toEqual({ clientId: 'billing', confidential: true, client: BILLING });
+    });
+
     it('authenticates with client_id and client_secret in the body', async () => {
       expect(
         await authenticator.authenticate(requestWith(), {
@@ -166,6 +175,15 @@ describe('ClientAuthenticator.authenticate()', () => {
       expect(await failureOf(requestWith(noColon))).toBeInstanceOf(
         InvalidClient,
       );
+    });
+
+    it('answers HTTP Basic with another client_id in the body with 400 invalid_request', async () => {
+      const error = await failureOf(
+        requestWith(basic(BILLING.id, BILLING_SECRET)),
+        { ...PASSWORD_GRANT, client_id: 'someone-else' },
+      );
+
+      expect(error).toBeInstanceOf(InvalidRequest);
     });
 
     it('§2.3: answers credentials both in HTTP Basic and in the body with 400 invalid_request', async () => {

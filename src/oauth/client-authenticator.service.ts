@@ -223,6 +223,19 @@ export class ClientAuthenticator {
         assertion: params.client_assertion,
       };
     }
+    // RFC 6749 §3.2.1: `client_id` beside HTTP Basic only names the client, as
+    // oauth4webapi sends it at the device authorization endpoint; it must name the same one.
+    if (basic !== undefined && params.client_secret === undefined) {
+      if (
+        params.client_id !== undefined &&
+        params.client_id !== basic.clientId
+      ) {
+        throw new InvalidRequest(
+          'The client_id in the body is not the client of the Authorization header.',
+        );
+      }
+      return basic;
+    }
     const post =
       params.client_id === undefined && params.client_secret === undefined
         ? undefined

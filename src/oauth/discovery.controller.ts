@@ -10,7 +10,10 @@ import {
 import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { SCOPES } from '../access/scopes.js';
 import { CLIENT_ASSERTION_ALGORITHMS } from '../clients/client-jwks.js';
-import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
+import {
+  DEVICE_CODE_GRANT_TYPE,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+} from '../clients/client.entity.js';
 import { DPOP_ALGORITHMS } from './dpop/dpop-proof-verifier.service.js';
 
 @ApiTags('discovery')
@@ -36,12 +39,14 @@ export class DiscoveryController {
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       revocation_endpoint: `${issuer}/auth/revoke`,
       introspection_endpoint: `${issuer}/auth/introspect`,
+      device_authorization_endpoint: `${issuer}/auth/device_authorization`,
       grant_types_supported: [
         ...(config.get('PASSWORD_GRANT', { infer: true }) === 'enabled'
           ? ['password']
           : []),
         'refresh_token',
         'client_credentials',
+        DEVICE_CODE_GRANT_TYPE,
         TOKEN_EXCHANGE_GRANT_TYPE,
       ],
       scopes_supported: scopes,

@@ -6,6 +6,8 @@ export class AuthorizationServerMetadataDto {
   jwks_uri!: string;
   revocation_endpoint!: string;
   introspection_endpoint!: string;
+  /** RFC 8628 §4. */
+  device_authorization_endpoint!: string;
   grant_types_supported!: string[];
   scopes_supported!: string[];
   /** Empty: this server has no authorization endpoint. */

@@ -40,7 +40,11 @@ import { TokenResponseDto } from './protocol/token-response.dto.js';
 import { PasswordGrantGuard } from './password-grant.guard.js';
 import { TokenGrantsService } from './token-grants.service.js';
 import { TokenExchange } from './token-exchange.service.js';
-import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
+import {
+  DEVICE_CODE_GRANT_TYPE,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+} from '../clients/client.entity.js';
+import { DeviceFlow } from './device/device-flow.service.js';
 import { ApiDpopProofHeader } from '../access/auth.decorators.js';
 import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
 
@@ -56,6 +60,7 @@ export class TokenController {
     private readonly clients: ClientAuthenticator,
     private readonly devices: LoginDevices,
     private readonly exchange: TokenExchange,
+    private readonly deviceFlow: DeviceFlow,
   ) {}
 
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
@@ -119,6 +124,14 @@ export class TokenController {
           request.dpop,
         );
         break;
+      case DEVICE_CODE_GRANT_TYPE:
+        response = await this.deviceFlow.redeem(
+          client,
+          form,
+          requestOrigin(request),
+          request.dpop,
+        );
+        break;
       case TOKEN_EXCHANGE_GRANT_TYPE:
         response = await this.exchange.exchange(
           client,
@@ -131,7 +144,7 @@ export class TokenController {
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
         // only printable ASCII without `"` or `\` in a description.
         throw new UnsupportedGrantType(
-          'This grant_type is not supported; use password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:token-exchange.',
+          'This grant_type is not supported; use password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange.',
         );
     }
     noStore(reply);

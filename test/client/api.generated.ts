@@ -300,6 +300,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/device_authorization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a device authorization for a command-line tool (RFC 8628 §3.1) */
+        post: operations["startDeviceAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -626,7 +643,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description How the client authenticates at the token, revocation and
              *     introspection endpoints (RFC 7591 §2). With a secret (the default;
@@ -683,7 +700,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
@@ -715,7 +732,7 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
@@ -863,7 +880,7 @@ export interface components {
              * @example password
              * @enum {string}
              */
-            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange" | "client_credentials" | "password" | "refresh_token";
+            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token";
             /** @example alice */
             username?: string;
             /** @example correct horse battery staple */
@@ -891,6 +908,8 @@ export interface components {
              *     together they name one API.
              */
             audience?: string[];
+            /** @description The device flow (RFC 8628 §3.4): the `device_code` of POST /auth/device_authorization. */
+            device_code?: string;
             /** @description Token exchange: the user's access token the client received. */
             subject_token?: string;
             /**
@@ -969,7 +988,7 @@ export interface components {
              * @example invalid_grant
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_target" | "temporarily_unavailable" | "server_error" | "invalid_dpop_proof";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_target" | "authorization_pending" | "slow_down" | "access_denied" | "expired_token" | "temporarily_unavailable" | "server_error" | "invalid_dpop_proof";
             /** @example The username or password is wrong, or the account is inactive. */
             error_description?: string;
         };
@@ -1039,6 +1058,50 @@ export interface components {
              */
             act?: components["schemas"]["IntrospectedActorDto"];
         };
+        DeviceAuthorizationRequestDto: {
+            /** @description A registered client with the device_code grant; its secret or assertion as at the token endpoint. */
+            client_id?: string;
+            client_secret?: string;
+            /**
+             * @description Space-delimited scopes to ask the user for; by default every scope the
+             *     client may ask for that the user may have.
+             * @example profile
+             */
+            scope?: string;
+            /**
+             * @description RFC 8707: the API the tokens are for; one.
+             * @example [
+             *       "https://billing.example.com"
+             *     ]
+             */
+            resource?: string[];
+        };
+        DeviceAuthorizationResponseDto: {
+            /** @description The tool's secret while it polls the token endpoint (`grant_type=urn:ietf:params:oauth:grant-type:device_code`). */
+            device_code: string;
+            /**
+             * @description What the user types on the verification page.
+             * @example WDJB-MJHT
+             */
+            user_code: string;
+            /** @example http://localhost:3000/device */
+            verification_uri: string;
+            /**
+             * @description The page with the code filled in, for a link or a QR code.
+             * @example http://localhost:3000/device?user_code=WDJB-MJHT
+             */
+            verification_uri_complete: string;
+            /**
+             * @description Seconds until the codes expire.
+             * @example 600
+             */
+            expires_in: number;
+            /**
+             * @description Seconds to wait between two polls.
+             * @example 5
+             */
+            interval: number;
+        };
         JwkDto: {
             /** @example RSA */
             kty: string;
@@ -1063,6 +1126,8 @@ export interface components {
             jwks_uri: string;
             revocation_endpoint: string;
             introspection_endpoint: string;
+            /** @description RFC 8628 §4. */
+            device_authorization_endpoint: string;
             grant_types_supported: string[];
             scopes_supported: string[];
             /** @description Empty: this server has no authorization endpoint. */
@@ -3884,6 +3949,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IntrospectionDto"];
+                };
+            };
+            /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description invalid_client: client authentication failed (`WWW-Authenticate: Basic`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description invalid_request: the body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description invalid_request: the body is not application/x-www-form-urlencoded. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+        };
+    };
+    startDeviceAuthorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["DeviceAuthorizationRequestDto"];
+            };
+        };
+        responses: {
+            /** @description RFC 8628 §3.2: show `user_code` and `verification_uri` to the user, then poll the token endpoint with `device_code` every `interval` seconds. Never cached. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAuthorizationResponseDto"];
                 };
             };
             /** @description RFC 6749 §5.2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope or unauthorized_client; at the token endpoint also invalid_dpop_proof (RFC 9449 §5), for a DPoP proof that is malformed, replayed, too old or not for this request. */

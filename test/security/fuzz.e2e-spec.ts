@@ -89,6 +89,7 @@ const OAUTH_PATHS = new Set([
   '/auth/token',
   '/auth/revoke',
   '/auth/introspect',
+  '/auth/device_authorization',
 ]);
 const OAUTH_ERRORS = [
   'invalid_request',
@@ -97,6 +98,13 @@ const OAUTH_ERRORS = [
   'unauthorized_client',
   'unsupported_grant_type',
   'invalid_scope',
+  'invalid_target',
+  'invalid_dpop_proof',
+  'authorization_pending',
+  'slow_down',
+  'access_denied',
+  'expired_token',
+  'temporarily_unavailable',
 ];
 
 /** Strings an attacker tries first, besides random ones. */

@@ -14,6 +14,11 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  /** RFC 8628 §3.5: the device flow's answers while the user decides. */
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'access_denied'
+  | 'expired_token'
   | 'temporarily_unavailable'
   | 'server_error'
   /** RFC 9449 §5: the DPoP proof sent to the token endpoint is invalid. */
@@ -68,6 +73,17 @@ export class InvalidScope extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description: string) {
     super('invalid_target', description);
+  }
+}
+
+/** RFC 8628 §3.5: the device flow's polling answers, each a 400. */
+export class DeviceFlowError extends OAuthError {
+  constructor(
+    error:
+      'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token',
+    description: string,
+  ) {
+    super(error, description);
   }
 }
 

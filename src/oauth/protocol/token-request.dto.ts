@@ -12,6 +12,7 @@ export class TokenRequestDto {
     | 'password'
     | 'refresh_token'
     | 'client_credentials'
+    | 'urn:ietf:params:oauth:grant-type:device_code'
     | 'urn:ietf:params:oauth:grant-type:token-exchange';
   /** @example "alice" */
   username?: string;
@@ -38,6 +39,8 @@ export class TokenRequestDto {
    * together they name one API.
    */
   audience?: string[];
+  /** The device flow (RFC 8628 §3.4): the `device_code` of POST /auth/device_authorization. */
+  device_code?: string;
   /** Token exchange: the user's access token the client received. */
   subject_token?: string;
   /** Token exchange: always this. @example "urn:ietf:params:oauth:token-type:access_token" */

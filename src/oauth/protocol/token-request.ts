@@ -24,6 +24,8 @@ export interface TokenRequest {
   actor_token?: string;
   actor_token_type?: string;
   requested_token_type?: string;
+  /** RFC 8628 §3.4: the device flow's code, while the tool polls. */
+  device_code?: string;
   /** RFC 8707 §2: repeatable, so always a list (empty when absent). */
   resource: string[];
   /** RFC 8693 §2.1: repeatable, like `resource`. */
@@ -47,6 +49,7 @@ const PARAMETERS = [
   'actor_token',
   'actor_token_type',
   'requested_token_type',
+  'device_code',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
 /** The parameters a request may repeat: RFC 8707 §2's `resource`, RFC 8693 §2.1's `audience`. */

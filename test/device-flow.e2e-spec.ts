@@ -1,0 +1,353 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { DeviceFlow } from '../src/oauth/device/device-flow.service.js';
+import type { DeviceAuthorizationResponse } from '../src/oauth/device/device-flow.service.js';
+import { UsersService } from '../src/users/users.service.js';
+import { useMovableClock } from './utils/clock.js';
+import { expectOAuthError } from './utils/expectations.js';
+import {
+  ADMIN,
+  ADMIN_ENV,
+  createClientAs,
+  passwordGrant,
+  registerUser,
+  tokenClient,
+} from './utils/flows.js';
+import type { CreatedClient, TokenBody } from './utils/flows.js';
+import { freePort } from './utils/processes.js';
+import type { TestApp } from './utils/test-app.js';
+import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
+
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
+
+/**
+ * What the /device page does once its user is signed in: the page is the
+ * browser's side; these tests drive the same service it calls.
+ */
+async function decide(
+  testApp: TestApp,
+  userCode: string,
+  username: string,
+  decision: 'approve' | 'deny',
+): Promise<boolean> {
+  const flow = testApp.app.get(DeviceFlow);
+  const pending = await flow.pending(userCode);
+  if (pending === null) return false;
+  const user = await testApp.app.get(UsersService).findByUsername(username);
+  return decision === 'approve'
+    ? flow.approve(pending, user!)
+    : flow.deny(pending, user!);
+}
+
+describe('the device flow for command-line tools (RFC 8628)', () => {
+  let testApp: TestApp;
+  let cli: CreatedClient;
+  let other: CreatedClient;
+  const clock = useMovableClock();
+  const { me } = tokenClient(() => testApp);
+
+  beforeAll(async () => {
+    testApp = await createTestApp(ADMIN_ENV);
+    const adminToken = await passwordGrant(
+      testApp,
+      ADMIN.username,
+      ADMIN.password,
+    );
+    await registerUser(testApp, 'alice');
+    const deviceClient = (name: string) =>
+      createClientAs(testApp, adminToken, {
+        name,
+        allowedScopes: ['profile', 'users:read'],
+        allowedGrantTypes: [DEVICE_CODE, 'refresh_token'],
+      });
+    cli = await deviceClient('acme-cli');
+    other = await deviceClient('other-cli');
+  });
+  afterAll(() => testApp.close());
+
+  const authorize = (
+    client: CreatedClient | null,
+    form: Record<string, string> = {},
+  ) => {
+    const request = testApp.http().post('/auth/device_authorization');
+    if (client) request.auth(client.id, client.clientSecret);
+    return request.type('form').send(form);
+  };
+
+  const started = async (form: Record<string, string> = {}) =>
+    (await authorize(cli, form).expect(200))
+      .body as DeviceAuthorizationResponse;
+
+  const poll = (deviceCode: string, client: CreatedClient = cli) =>
+    testApp
+      .http()
+      .post('/auth/token')
+      .auth(client.id, client.clientSecret)
+      .type('form')
+      .send({ grant_type: DEVICE_CODE, device_code: deviceCode });
+
+  /** The tool waits its interval before it polls again, as §3.5 asks. */
+  const waitInterval = (authorization: { interval: number }) =>
+    clock.advance(authorization.interval * 1000);
+
+  describe('POST /auth/device_authorization', () => {
+    it('answers the device code, a user code to type, where to type it, and how often to poll', async () => {
+      const response = await authorize(cli, { scope: 'profile' }).expect(200);
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.body).toEqual({
+        device_code: expect.stringMatching(/^[\w-]{43}$/),
+        user_code: expect.stringMatching(USER_CODE),
+        verification_uri: `${TEST_PUBLIC_URL}/device`,
+        verification_uri_complete: `${TEST_PUBLIC_URL}/device?user_code=${response.body.user_code as string}`,
+        expires_in: 600,
+        interval: 5,
+      });
+    });
+
+    it('refuses a client without the device grant, and the public client (unauthorized_client)', async () => {
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const noDevice = await createClientAs(testApp, adminToken, {
+        name: 'service',
+        allowedScopes: [],
+        allowedGrantTypes: ['client_credentials'],
+      });
+      expectOAuthError(await authorize(noDevice), 400, 'unauthorized_client');
+      expectOAuthError(await authorize(null), 400, 'unauthorized_client');
+    });
+
+    it('refuses a scope the client may not ask for (invalid_scope) and an unknown resource (invalid_target), before any user sees it', async () => {
+      expectOAuthError(
+        await authorize(cli, { scope: 'users:write' }),
+        400,
+        'invalid_scope',
+      );
+      expectOAuthError(
+        await authorize(cli, { resource: 'https://unknown.example.test' }),
+        400,
+        'invalid_target',
+      );
+    });
+
+    it('refuses a wrong client secret (401 invalid_client)', async () => {
+      const response = await testApp
+        .http()
+        .post('/auth/device_authorization')
+        .auth(cli.id, 'not the secret')
+        .type('form')
+        .send({});
+      expectOAuthError(response, 401, 'invalid_client');
+    });
+  });
+
+  describe('polling the token endpoint', () => {
+    it('answers authorization_pending, slow_down to a poll too soon, then the tokens once approved, once', async () => {
+      const authorization = await started({ scope: 'profile' });
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'authorization_pending',
+      );
+      // Again at once: too soon (§3.5), and the interval grows by five seconds.
+      const tooSoon = await poll(authorization.device_code);
+      expectOAuthError(tooSoon, 400, 'slow_down');
+      expect(tooSoon.body.error_description).toContain('10 seconds');
+      clock.advance(10_000);
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'authorization_pending',
+      );
+
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).toBe(true);
+      clock.advance(10_000);
+      const granted = await poll(authorization.device_code).expect(200);
+      const body = granted.body as TokenBody;
+      expect(body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: expect.any(Number),
+        refresh_token: expect.any(String),
+        scope: 'profile',
+      });
+      expect(decodeJwt(body.access_token)).toMatchObject({
+        client_id: cli.id,
+        scope: 'profile',
+      });
+      await me(body.access_token).expect(200);
+
+      clock.advance(10_000);
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'invalid_grant',
+      );
+    });
+
+    it('answers access_denied once the user refused', async () => {
+      const authorization = await started();
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'deny'),
+      ).toBe(true);
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'access_denied',
+      );
+      // Decided: a second decision changes nothing.
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).toBe(false);
+    });
+
+    it('answers expired_token once the codes expired, and the code can no longer be approved', async () => {
+      const authorization = await started();
+      clock.advance(601_000);
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).toBe(false);
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'expired_token',
+      );
+    });
+
+    it("refuses another client's device code, and one that never was (invalid_grant)", async () => {
+      const authorization = await started();
+      expectOAuthError(
+        await poll(authorization.device_code, other),
+        400,
+        'invalid_grant',
+      );
+      expectOAuthError(await poll('not-a-device-code'), 400, 'invalid_grant');
+      expectOAuthError(
+        await testApp
+          .http()
+          .post('/auth/token')
+          .auth(cli.id, cli.clientSecret)
+          .type('form')
+          .send({ grant_type: DEVICE_CODE }),
+        400,
+        'invalid_request',
+      );
+    });
+
+    it('grants no more than the user may have: a scope beyond their roles cannot be approved', async () => {
+      const authorization = await started({ scope: 'users:read' });
+      await expect(
+        decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).rejects.toMatchObject({ error: 'invalid_scope' });
+    });
+
+    it('reads the user code as a person types it: any case, spaces and dashes', async () => {
+      const authorization = await started();
+      const typed = ` ${authorization.user_code.toLowerCase().replace('-', ' ')} `;
+      expect(await decide(testApp, typed, 'alice', 'approve')).toBe(true);
+    });
+
+    it('records the login in the audit log as a device_code one', async () => {
+      const authorization = await started();
+      await decide(testApp, authorization.user_code, 'alice', 'approve');
+      waitInterval(authorization);
+      await poll(authorization.device_code).expect(200);
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const events = await testApp
+        .http()
+        .get('/audit-events?type=login.succeeded')
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(200);
+      expect(events.body.items[1]).toMatchObject({
+        username: 'alice',
+        clientId: cli.id,
+        details: { grantType: 'device_code' },
+      });
+    });
+  });
+});
+
+/** The same flow, driven by a strict client written elsewhere: panva's oauth4webapi. */
+describe('the device flow with oauth4webapi', () => {
+  let testApp: TestApp;
+  let as: oauth.AuthorizationServer;
+  let cli: CreatedClient;
+  const options = { [oauth.allowInsecureRequests]: true };
+  const clock = useMovableClock();
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    testApp = await createTestApp({ ...ADMIN_ENV, PUBLIC_URL: baseUrl });
+    await testApp.app.listen({ port, host: '127.0.0.1' });
+    const adminToken = await passwordGrant(
+      testApp,
+      ADMIN.username,
+      ADMIN.password,
+    );
+    await registerUser(testApp, 'alice');
+    cli = await createClientAs(testApp, adminToken, {
+      name: 'acme-cli',
+      allowedScopes: ['profile'],
+      allowedGrantTypes: [DEVICE_CODE, 'refresh_token'],
+    });
+    const issuer = new URL(baseUrl);
+    as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }),
+    );
+  });
+  afterAll(() => testApp.close());
+
+  it('discovers the endpoint, starts, is told to wait, and gets tokens once alice approves', async () => {
+    expect(as.device_authorization_endpoint).toBe(
+      `${as.issuer}/auth/device_authorization`,
+    );
+    expect(as.grant_types_supported).toContain(DEVICE_CODE);
+    const client: oauth.Client = { client_id: cli.id };
+    const authentication = oauth.ClientSecretBasic(cli.clientSecret);
+    const started = await oauth.processDeviceAuthorizationResponse(
+      as,
+      client,
+      await oauth.deviceAuthorizationRequest(
+        as,
+        client,
+        authentication,
+        new URLSearchParams({ scope: 'profile' }),
+        options,
+      ),
+    );
+    const pollOnce = async () =>
+      oauth.processDeviceCodeResponse(
+        as,
+        client,
+        await oauth.deviceCodeGrantRequest(
+          as,
+          client,
+          authentication,
+          started.device_code,
+          options,
+        ),
+      );
+    await expect(pollOnce()).rejects.toMatchObject({
+      error: 'authorization_pending',
+    });
+    expect(await decide(testApp, started.user_code, 'alice', 'approve')).toBe(
+      true,
+    );
+    clock.advance((started.interval ?? 5) * 1000);
+    const tokens = await pollOnce();
+    expect(tokens.scope).toBe('profile');
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+  });
+});
