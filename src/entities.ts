@@ -9,6 +9,9 @@ import { DpopProofJti } from './oauth/dpop/dpop-proof-jti.entity.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
+import { AuthorizationCode } from './oauth/authorization/authorization-code.entity.js';
+import { BrowserSession } from './browser/browser-session.entity.js';
+import { Consent } from './browser/consent.entity.js';
 
 /**
  * Every entity, for the DataSource of the app and of the migration CLI
@@ -27,4 +30,7 @@ export const entities = [
   ResourceServer,
   ResourceServerClient,
   DpopProofJti,
+  AuthorizationCode,
+  BrowserSession,
+  Consent,
 ];

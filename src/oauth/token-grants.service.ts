@@ -370,9 +370,10 @@ export function requireGrantType(
   client: AuthenticatedClient,
   grantType: ClientGrantType,
 ): void {
-  const allowed = client.confidential
-    ? client.client.allowedGrantTypes.includes(grantType)
-    : grantType === 'password' || grantType === 'refresh_token';
+  const allowed =
+    client.client !== null
+      ? client.client.allowedGrantTypes.includes(grantType)
+      : grantType === 'password' || grantType === 'refresh_token';
   if (!allowed) {
     throw new UnauthorizedClient(
       `This client may not use the ${grantType} grant.`,

@@ -7,6 +7,7 @@ import { LoginDevicesByUserAndExpiry1764748800000 } from './1764748800000-login-
 import { ClientsWithKeys1764835200000 } from './1764835200000-clients-with-keys.js';
 import { ResourceServers1764925200000 } from './1764925200000-resource-servers.js';
 import { DpopBindings1765008000000 } from './1765008000000-dpop-bindings.js';
+import { BrowserSignIn1765180800000 } from './1765180800000-browser-sign-in.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -23,4 +24,5 @@ export const migrations = [
   ClientsWithKeys1764835200000,
   ResourceServers1764925200000,
   DpopBindings1765008000000,
+  BrowserSignIn1765180800000,
 ];
