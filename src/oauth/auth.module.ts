@@ -38,6 +38,14 @@ import { LoginBackoffModule } from '../users/credentials/credentials.module.js';
 import { TokenAudiences } from './token-audiences.service.js';
 import { TokenExchange } from './token-exchange.service.js';
 import { TokenGrantsService } from './token-grants.service.js';
+import { BrowserModule } from '../browser/browser.module.js';
+import { AuthorizationCode } from './authorization/authorization-code.entity.js';
+import { AuthorizationCodeGrant } from './authorization/authorization-code-grant.service.js';
+import { AuthorizationCodes } from './authorization/authorization-codes.service.js';
+import { AuthorizationRequests } from './authorization/authorization-request.js';
+import { AuthorizeController } from './authorization/authorize.controller.js';
+import { LoginController } from './authorization/login.controller.js';
+import { LoginFormGuard } from './authorization/login-form.guard.js';
 
 @Module({
   imports: [
@@ -47,6 +55,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     ResourceServersModule,
     AuditModule,
     LoginBackoffModule,
+    BrowserModule,
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
@@ -55,9 +64,16 @@ import { TokenGrantsService } from './token-grants.service.js';
       LoginDevice,
       ClientAssertionJti,
       DpopProofJti,
+      AuthorizationCode,
     ]),
   ],
-  controllers: [TokenController, JwksController, DiscoveryController],
+  controllers: [
+    TokenController,
+    JwksController,
+    DiscoveryController,
+    AuthorizeController,
+    LoginController,
+  ],
   providers: [
     SigningKeysService,
     SigningKeyStore,
@@ -82,6 +98,10 @@ import { TokenGrantsService } from './token-grants.service.js';
     // The guard's port onto this server's DPoP proof checks (dpop-proof-verification.ts).
     { provide: DpopProofVerification, useExisting: DpopProofVerifier },
     IssuedTokensService,
+    AuthorizationRequests,
+    AuthorizationCodes,
+    AuthorizationCodeGrant,
+    LoginFormGuard,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

@@ -321,7 +321,7 @@ export function tokenTypeFor(
  * the proof it logged in with. A confidential client's are not: they are
  * already bound to it by its authentication, and it may change keys.
  */
-function refreshTokenBinding(
+export function refreshTokenBinding(
   client: AuthenticatedClient,
   dpop: VerifiedDpopProof | undefined,
 ): { dpopJkt: string } | undefined {

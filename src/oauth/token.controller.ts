@@ -43,6 +43,7 @@ import { TokenExchange } from './token-exchange.service.js';
 import { TOKEN_EXCHANGE_GRANT_TYPE } from '../clients/client.entity.js';
 import { ApiDpopProofHeader } from '../access/auth.decorators.js';
 import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
+import { AuthorizationCodeGrant } from './authorization/authorization-code-grant.service.js';
 
 @ApiTags('oauth')
 @Controller('auth')
@@ -56,6 +57,7 @@ export class TokenController {
     private readonly clients: ClientAuthenticator,
     private readonly devices: LoginDevices,
     private readonly exchange: TokenExchange,
+    private readonly codeGrant: AuthorizationCodeGrant,
   ) {}
 
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
@@ -101,6 +103,14 @@ export class TokenController {
         );
         await this.rememberDevice(request, reply);
         break;
+      case 'authorization_code':
+        response = await this.codeGrant.redeem(
+          form,
+          client,
+          requestOrigin(request),
+          request.dpop,
+        );
+        break;
       case 'refresh_token':
         response = await this.grants.refreshGrant(
           form.refresh_token,
@@ -131,7 +141,7 @@ export class TokenController {
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
         // only printable ASCII without `"` or `\` in a description.
         throw new UnsupportedGrantType(
-          'This grant_type is not supported; use password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:token-exchange.',
+          'This grant_type is not supported; use authorization_code, password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:token-exchange.',
         );
     }
     noStore(reply);
