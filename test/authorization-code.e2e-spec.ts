@@ -656,7 +656,7 @@ describe('the authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1)
       );
       expect(page.text).not.toMatch(/<script|style=/);
       expect(page.text).toContain(
-        '<a href="/register?return=%2Flogin">Create an account</a>',
+        '<a href="/docs#/users/registerUser">Create an account</a>',
       );
       expect(csrfOf(page)).toMatch(/^[A-Za-z0-9_-]{43}$/);
       // Attack: the login page in a frame (clickjacking).
@@ -740,6 +740,34 @@ describe('the authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1)
         /name="password"\s+type="password"[^>]*aria-describedby="login-error"\s+aria-invalid="true"/,
       );
       expect(response.text).toContain('value="alice"');
+    });
+
+    it('a wrong password is audited by the local strategy as login.failed, naming the client signed in to', async () => {
+      const browser = new TestBrowser(testApp);
+      const returnTo = request();
+      const page = await browser.get(
+        `/login?return=${encodeURIComponent(returnTo)}`,
+      );
+      await browser.post('/login', {
+        csrf: csrfOf(page),
+        username: 'alice',
+        password: 'audited wrong password',
+        return: returnTo,
+      });
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const events = await testApp
+        .http()
+        .get('/audit-events?type=login.failed')
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(200);
+      expect(events.body.items[0]).toMatchObject({
+        clientId: apps.native.id,
+        details: { reason: 'wrong_password' },
+      });
     });
 
     it('asks for both fields when one is missing', async () => {

@@ -2,6 +2,9 @@ import type { FastifyReply } from 'fastify';
 import type { SafeHtml } from './html.js';
 import { html } from './html.js';
 
+/** POST /users in Swagger UI: registration has no page of its own yet. */
+const REGISTRATION_LINK = '/docs#/users/registerUser';
+
 /** The stylesheet of every page, served by AssetsController. */
 export const STYLESHEET_PATH = '/assets/login.css';
 
@@ -105,7 +108,7 @@ export function loginPage(model: LoginPageModel): SafeHtml {
       />
       <button type="submit">Sign in</button>
     </form>
-    ${model.registrationOpen ? html`<p class="aside">No account yet? <a href="${`/register?return=${encodeURIComponent(model.returnTo)}`}">Create an account</a></p>` : null} `;
+    ${model.registrationOpen ? html`<p class="aside">No account yet? <a href="${REGISTRATION_LINK}">Create an account</a> (in the API explorer), then sign in here.</p>` : null} `;
 }
 
 export function signedInPage(username: string, csrfToken: string): SafeHtml {

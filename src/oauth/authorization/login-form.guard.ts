@@ -3,11 +3,14 @@ import { Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { BrowserSessions } from '../../browser/browser-sessions.service.js';
+import { sameOriginPath } from '../../browser/login-redirect.js';
+import { ClientsService } from '../../clients/clients.service.js';
 import { TooManyRequestsException } from '../../common/http-problem.exception.js';
 import type { User } from '../../users/user.entity.js';
 import type { LoginDevice } from '../../users/credentials/login-device.entity.js';
 import type { AuthenticatedClient } from '../client-authenticator.service.js';
 import { PUBLIC_CLIENT_ID } from '../client-authenticator.service.js';
+import { asClient } from './authorization-request.js';
 
 /** Why the login form did not sign anyone in, for the page to say. */
 export type LoginRefusal =
@@ -32,7 +35,10 @@ export interface LoginFormRequest extends FastifyRequest {
  */
 @Injectable()
 export class LoginFormGuard extends AuthGuard('local') {
-  constructor(private readonly browsers: BrowserSessions) {
+  constructor(
+    private readonly browsers: BrowserSessions,
+    private readonly clients: ClientsService,
+  ) {
     super();
   }
 
@@ -51,12 +57,25 @@ export class LoginFormGuard extends AuthGuard('local') {
       request.loginRefusal = { kind: 'missing' };
       return true;
     }
-    request.oauthClient ??= {
-      clientId: PUBLIC_CLIENT_ID,
-      confidential: false,
-      client: null,
-    };
+    request.oauthClient = await this.clientSignedInTo(body.return);
     return (await super.canActivate(context)) as boolean;
+  }
+
+  /** The client whose authorization request the login returns to; the public client for none. */
+  private async clientSignedInTo(
+    returnTo: unknown,
+  ): Promise<AuthenticatedClient> {
+    const path = sameOriginPath(returnTo);
+    const url = path === null ? null : new URL(path, 'http://return.invalid');
+    const clientId =
+      url?.pathname === '/auth/authorize'
+        ? url.searchParams.get('client_id')
+        : null;
+    const client =
+      clientId === null ? null : await this.clients.findById(clientId);
+    return client === null
+      ? { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null }
+      : asClient(client);
   }
 
   override handleRequest<TUser = User>(
