@@ -15,6 +15,8 @@ const LAYERS = [
   // With src/*.ts: the last descriptor below gives the files left over to this layer.
   ['app', ['src/cli/**', 'src/http/**']],
   ['oauth', ['src/oauth/**']],
+  // The browser's side of signing in: sessions, consents, the pages' HTML.
+  ['browser', ['src/browser/**']],
   ['health', ['src/health/**']],
   ['resource-servers', ['src/resource-servers/**']],
   ['clients', ['src/clients/**']],

@@ -10,6 +10,9 @@ import { DeviceAuthorization } from './oauth/device/device-authorization.entity.
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { User } from './users/user.entity.js';
+import { AuthorizationCode } from './oauth/authorization/authorization-code.entity.js';
+import { BrowserSession } from './browser/browser-session.entity.js';
+import { Consent } from './browser/consent.entity.js';
 
 /**
  * Every entity, for the DataSource of the app and of the migration CLI
@@ -29,4 +32,7 @@ export const entities = [
   ResourceServerClient,
   DpopProofJti,
   DeviceAuthorization,
+  AuthorizationCode,
+  BrowserSession,
+  Consent,
 ];

@@ -103,6 +103,9 @@ describe('service clients', () => {
         allowedGrantTypes: ['client_credentials', 'password'],
         tokenEndpointAuthMethod: 'client_secret_basic',
         dpopBoundAccessTokens: false,
+        clientType: 'confidential',
+        redirectUris: [],
+        firstParty: false,
         createdAt: expect.any(String),
         clientSecret: expect.any(String),
       });
@@ -313,7 +316,7 @@ describe('service clients', () => {
         const response = await invalid({
           name: 'x',
           allowedScopes: [],
-          allowedGrantTypes: ['authorization_code'],
+          allowedGrantTypes: ['implicit'],
         });
         expectProblem(response, 400, '/clients');
         expect(fieldsOf(response.body)).toEqual(['allowedGrantTypes']);
@@ -389,16 +392,22 @@ describe('service clients', () => {
         allowedGrantTypes: ['client_credentials'],
         tokenEndpointAuthMethod: 'client_secret_basic',
         dpopBoundAccessTokens: false,
+        clientType: 'confidential',
+        redirectUris: [],
+        firstParty: false,
         createdAt: created.createdAt,
       });
       for (const client of list) {
         expect(Object.keys(client).sort()).toEqual([
           'allowedGrantTypes',
           'allowedScopes',
+          'clientType',
           'createdAt',
           'dpopBoundAccessTokens',
+          'firstParty',
           'id',
           'name',
+          'redirectUris',
           'tokenEndpointAuthMethod',
         ]);
       }

@@ -17,6 +17,7 @@ const RESOURCE_METADATA_URL = `${TEST_PUBLIC_URL}/.well-known/oauth-protected-re
 
 interface AuthorizationServerMetadata {
   issuer: string;
+  authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
   revocation_endpoint: string;
@@ -79,12 +80,14 @@ describe('discovery', () => {
       expect(response.headers['cache-control']).toBe('public, max-age=3600');
       expect(response.body).toEqual({
         issuer: TEST_PUBLIC_URL,
+        authorization_endpoint: `${TEST_PUBLIC_URL}/auth/authorize`,
         token_endpoint: `${TEST_PUBLIC_URL}/auth/token`,
         jwks_uri: `${TEST_PUBLIC_URL}/.well-known/jwks.json`,
         revocation_endpoint: `${TEST_PUBLIC_URL}/auth/revoke`,
         introspection_endpoint: `${TEST_PUBLIC_URL}/auth/introspect`,
         device_authorization_endpoint: `${TEST_PUBLIC_URL}/auth/device_authorization`,
         grant_types_supported: [
+          'authorization_code',
           'password',
           'refresh_token',
           'client_credentials',
@@ -92,7 +95,9 @@ describe('discovery', () => {
           'urn:ietf:params:oauth:grant-type:token-exchange',
         ],
         scopes_supported: ALL_SCOPES,
-        response_types_supported: [],
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+        authorization_response_iss_parameter_supported: true,
         token_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
@@ -217,6 +222,14 @@ describe('discovery', () => {
       );
     });
 
+    it('§2: the authorization_endpoint answers a browser (a page for a request naming no client)', async () => {
+      const response = await testApp
+        .http()
+        .get(pathOf(asMetadata.authorization_endpoint))
+        .expect(400);
+      expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    });
+
     it('§2: the service_documentation is served', async () => {
       await testApp
         .http()
@@ -227,6 +240,7 @@ describe('discovery', () => {
     it('§2: every grant type it lists is supported by the token endpoint', async () => {
       // Without credentials each fails, but never as an unsupported grant type.
       const failures: Record<string, [number, string]> = {
+        authorization_code: [400, 'invalid_request'],
         password: [400, 'invalid_request'],
         refresh_token: [400, 'invalid_request'],
         client_credentials: [401, 'invalid_client'],

@@ -10,6 +10,7 @@ export const DEVICE_CODE_GRANT_TYPE =
   'urn:ietf:params:oauth:grant-type:device_code';
 
 export const CLIENT_GRANT_TYPES = [
+  'authorization_code',
   'client_credentials',
   'password',
   'refresh_token',
@@ -18,7 +19,16 @@ export const CLIENT_GRANT_TYPES = [
 ] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 
-/** A confidential client (RFC 6749 §2.1): another service of the company. */
+/**
+ * RFC 6749 §2.1: a confidential client keeps a secret or a key (another
+ * service of the company, a web app's back end); a public client cannot (a
+ * native or single-page app), so it authenticates with its `client_id`
+ * alone and must prove each authorization code with PKCE.
+ */
+export const CLIENT_TYPES = ['confidential', 'public'] as const;
+export type ClientType = (typeof CLIENT_TYPES)[number];
+
+/** A registered client (RFC 6749 §2): another service of the company, or an app people sign in to. */
 @Entity({ name: 'clients' })
 export class Client {
   /** The `client_id`. */
@@ -54,6 +64,21 @@ export class Client {
    */
   @Column({ type: 'boolean', default: false })
   dpopBoundAccessTokens!: boolean;
+
+  /** Registered before client types existed: confidential, as every client was. */
+  @Column({ type: 'varchar', length: 16, default: 'confidential' })
+  clientType!: ClientType;
+
+  /**
+   * The exact redirect URIs of the authorization code grant (RFC 6749
+   * §3.1.2, RFC 9700 §2.1); null for a client without that grant.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  redirectUris!: string[] | null;
+
+  /** The company's own app: its users are not asked for consent. */
+  @Column({ type: 'boolean', default: false })
+  firstParty!: boolean;
 
   @CreateDateColumn()
   createdAt!: Date;

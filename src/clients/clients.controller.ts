@@ -34,7 +34,10 @@ import {
 import { ValidationProblemException } from '../common/http-problem.exception.js';
 import { readClientJwks } from './client-jwks.js';
 import type { ClientJwks } from './client-jwks.js';
+import { DEVICE_CODE_GRANT_TYPE } from './client.entity.js';
 import { ClientsService } from './clients.service.js';
+import type { FieldError } from '../common/http-problem.exception.js';
+import { redirectUriProblem } from './redirect-uris.js';
 import { ClientDto, CreatedClientDto } from './dto/client.dto.js';
 import { ClientJwksDto } from './dto/client-jwks.dto.js';
 import { CreateClientDto } from './dto/create-client.dto.js';
@@ -65,6 +68,7 @@ export class ClientsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedClientDto> {
     assertMayDelegate(principal, body.allowedScopes);
+    assertBrowserRegistration(body);
     const jwks = await keysOf(body);
     const { client, clientSecret } = await this.clients.create(
       {
@@ -73,6 +77,9 @@ export class ClientsController {
         allowedGrantTypes: body.allowedGrantTypes,
         jwks,
         dpopBoundAccessTokens: body.dpopBoundAccessTokens,
+        clientType: body.clientType,
+        redirectUris: body.redirectUris,
+        firstParty: body.firstParty,
       },
       actor,
     );
@@ -123,6 +130,69 @@ export class ClientsController {
     if (!(await this.clients.remove(id, actor)))
       throw new NotFoundException('No client has this id.');
   }
+}
+
+/**
+ * The grants a client that holds no credential can be trusted with (RFC
+ * 9700 §2.1, OAuth 2.1 §2.1), and the device flow, made for such clients:
+ * a command-line tool cannot keep a secret either (RFC 8628 §5.6).
+ */
+const PUBLIC_CLIENT_GRANT_TYPES: readonly string[] = [
+  'authorization_code',
+  DEVICE_CODE_GRANT_TYPE,
+  'refresh_token',
+];
+
+/**
+ * What a client signing people in through a browser must agree with: its
+ * type and how it authenticates, its grants and its redirect URIs.
+ */
+function assertBrowserRegistration(body: CreateClientDto): void {
+  const problems: FieldError[] = [];
+  const isPublic = body.clientType === 'public';
+  if (isPublic) {
+    if (
+      body.tokenEndpointAuthMethod !== undefined &&
+      body.tokenEndpointAuthMethod !== 'none'
+    )
+      problems.push({
+        field: 'tokenEndpointAuthMethod',
+        message:
+          'a public client has no secret and no keys: its tokenEndpointAuthMethod is none',
+      });
+    const refused = body.allowedGrantTypes.filter(
+      (grant) => !PUBLIC_CLIENT_GRANT_TYPES.includes(grant),
+    );
+    if (refused.length > 0)
+      problems.push({
+        field: 'allowedGrantTypes',
+        message: `a public client may use only authorization_code, the device_code grant and refresh_token, not ${refused.join(', ')}`,
+      });
+  } else if (body.tokenEndpointAuthMethod === 'none') {
+    problems.push({
+      field: 'tokenEndpointAuthMethod',
+      message: 'none is for a public client (clientType public)',
+    });
+  }
+  const redirectUris = body.redirectUris ?? [];
+  if (body.allowedGrantTypes.includes('authorization_code')) {
+    if (redirectUris.length === 0)
+      problems.push({
+        field: 'redirectUris',
+        message: 'the authorization_code grant needs at least one redirect URI',
+      });
+  } else if (redirectUris.length > 0) {
+    problems.push({
+      field: 'redirectUris',
+      message: 'redirect URIs are for the authorization_code grant',
+    });
+  }
+  for (const uri of redirectUris) {
+    const problem = redirectUriProblem(uri);
+    if (problem !== null)
+      problems.push({ field: 'redirectUris', message: problem });
+  }
+  if (problems.length > 0) throw new ValidationProblemException(problems);
 }
 
 /** The keys of a private_key_jwt client; none for a client with a secret. */

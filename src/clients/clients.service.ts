@@ -9,7 +9,7 @@ import { hashSecret, newSecret, secretMatches } from '../common/secrets.js';
 import { containsNul } from '../database/text.js';
 import { inTransaction } from '../database/transaction.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
-import type { ClientGrantType } from './client.entity.js';
+import type { ClientGrantType, ClientType } from './client.entity.js';
 import { Client } from './client.entity.js';
 import type { ClientJwks } from './client-jwks.js';
 
@@ -21,6 +21,11 @@ export interface NewClient {
   jwks?: ClientJwks;
   /** RFC 9449 §5.2: refuse its token requests without a DPoP proof. */
   dpopBoundAccessTokens?: boolean;
+  /** Confidential unless said otherwise; a public client gets no secret. */
+  clientType?: ClientType;
+  /** Already checked by redirectUriProblem. */
+  redirectUris?: string[];
+  firstParty?: boolean;
 }
 
 /** A client's 256-bit secret burns this much work whether or not the id exists. */
@@ -45,14 +50,18 @@ export class ClientsService {
   }
 
   /**
-   * Registers a client. A client with keys gets no secret; any other gets
-   * one, returned once and stored only as a hash.
+   * Registers a client. A client with keys, or a public one, gets no
+   * secret; any other gets one, returned once and stored only as a hash.
    */
   async create(
     request: NewClient,
     actor: Actor,
   ): Promise<{ client: Client; clientSecret: string | null }> {
-    const clientSecret = request.jwks === undefined ? newSecret() : null;
+    const clientType = request.clientType ?? 'confidential';
+    const clientSecret =
+      request.jwks === undefined && clientType === 'confidential'
+        ? newSecret()
+        : null;
     const client = this.clients.create({
       id: `svc_${randomBytes(12).toString('base64url')}`,
       // Millisecond precision, which SQLite's column default would not keep.
@@ -63,6 +72,12 @@ export class ClientsService {
       allowedScopes: [...new Set(request.allowedScopes)],
       allowedGrantTypes: [...new Set(request.allowedGrantTypes)],
       dpopBoundAccessTokens: request.dpopBoundAccessTokens ?? false,
+      clientType,
+      redirectUris:
+        request.redirectUris === undefined || request.redirectUris.length === 0
+          ? null
+          : [...request.redirectUris],
+      firstParty: request.firstParty ?? false,
     });
     await inTransaction(this.dataSource, async (manager) => {
       await manager.save(client);
@@ -77,6 +92,9 @@ export class ClientsService {
             tokenEndpointAuthMethod: authMethodOf(client),
             ...keyIdsOf(client),
             dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+            clientType: client.clientType,
+            redirectUris: client.redirectUris ?? [],
+            firstParty: client.firstParty,
           },
         },
         actor,
@@ -168,7 +186,8 @@ export class ClientsService {
 /** RFC 7591 §2's name for how the client authenticates at the token endpoint. */
 export function authMethodOf(
   client: Client,
-): 'client_secret_basic' | 'private_key_jwt' {
+): 'client_secret_basic' | 'private_key_jwt' | 'none' {
+  if (client.clientType === 'public') return 'none';
   return client.jwks === null ? 'client_secret_basic' : 'private_key_jwt';
 }
 

@@ -327,6 +327,34 @@ export class Env {
   @Min(60)
   @Max(31_536_000)
   LOGIN_DEVICE_TTL = 7_776_000;
+
+  /**
+   * How long an authorization code can be redeemed, in seconds: one
+   * redirect and one token request (RFC 6749 §4.1.2 recommends at most
+   * 10 minutes; OAuth 2.1 and this service, a minute).
+   */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  AUTHORIZATION_CODE_TTL = 60;
+
+  /**
+   * How long the login page's browser session lasts without being used, in
+   * seconds; each use moves it forward, up to BROWSER_SESSION_MAX_AGE.
+   */
+  @toInt()
+  @IsInt()
+  @Min(60)
+  @Max(2_592_000)
+  BROWSER_SESSION_TTL = 43_200;
+
+  /** The longest a browser stays signed in, however busy, in seconds. */
+  @toInt()
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  BROWSER_SESSION_MAX_AGE = 604_800;
 }
 
 /**

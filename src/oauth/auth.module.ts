@@ -41,6 +41,14 @@ import { TokenExchange } from './token-exchange.service.js';
 import { DeviceFlow } from './device/device-flow.service.js';
 import { DeviceAuthorizationController } from './device/device-authorization.controller.js';
 import { TokenGrantsService } from './token-grants.service.js';
+import { BrowserModule } from '../browser/browser.module.js';
+import { AuthorizationCode } from './authorization/authorization-code.entity.js';
+import { AuthorizationCodeGrant } from './authorization/authorization-code-grant.service.js';
+import { AuthorizationCodes } from './authorization/authorization-codes.service.js';
+import { AuthorizationRequests } from './authorization/authorization-request.js';
+import { AuthorizeController } from './authorization/authorize.controller.js';
+import { LoginController } from './authorization/login.controller.js';
+import { LoginFormGuard } from './authorization/login-form.guard.js';
 
 @Module({
   imports: [
@@ -51,6 +59,7 @@ import { TokenGrantsService } from './token-grants.service.js';
     AuditModule,
     MetricsModule,
     LoginBackoffModule,
+    BrowserModule,
     PassportModule,
     // Keys are passed per call: they come from SigningKeysService, not from static options.
     JwtModule.register({}),
@@ -59,6 +68,7 @@ import { TokenGrantsService } from './token-grants.service.js';
       LoginDevice,
       ClientAssertionJti,
       DpopProofJti,
+      AuthorizationCode,
     ]),
   ],
   controllers: [
@@ -66,6 +76,8 @@ import { TokenGrantsService } from './token-grants.service.js';
     DeviceAuthorizationController,
     JwksController,
     DiscoveryController,
+    AuthorizeController,
+    LoginController,
   ],
   providers: [
     SigningKeysService,
@@ -92,6 +104,10 @@ import { TokenGrantsService } from './token-grants.service.js';
     // The guard's port onto this server's DPoP proof checks (dpop-proof-verification.ts).
     { provide: DpopProofVerification, useExisting: DpopProofVerifier },
     IssuedTokensService,
+    AuthorizationRequests,
+    AuthorizationCodes,
+    AuthorizationCodeGrant,
+    LoginFormGuard,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

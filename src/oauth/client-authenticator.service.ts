@@ -25,6 +25,8 @@ export const PUBLIC_CLIENT_ID = 'public';
 
 export type AuthenticatedClient =
   | { clientId: string; confidential: true; client: Client }
+  /** A registered public client (RFC 6749 §2.1): its `client_id` alone, its registration still binding. */
+  | { clientId: string; confidential: false; client: Client }
   /** A public client cannot keep a secret (RFC 6749 §2.1). */
   | { clientId: typeof PUBLIC_CLIENT_ID; confidential: false; client: null };
 
@@ -100,12 +102,20 @@ export class ClientAuthenticator {
     }
     if (
       credentials.method === 'client_secret_post' &&
-      credentials.clientSecret === '' &&
-      (await this.clients.findById(credentials.clientId)) === null
+      credentials.clientSecret === ''
     ) {
-      // §2.3.1, §3.2.1: a public client may name itself with client_id alone; we do not
-      // register public clients, so its tokens carry the public client's id.
-      return { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null };
+      // §2.3.1, §3.2.1: a public client names itself with client_id alone. A registered
+      // public client is held to its registration; an unregistered one is the public
+      // client, whose tokens carry the public client's id.
+      const named = await this.clients.findById(credentials.clientId);
+      if (named === null)
+        return {
+          clientId: PUBLIC_CLIENT_ID,
+          confidential: false,
+          client: null,
+        };
+      if (named.clientType === 'public')
+        return { clientId: named.id, confidential: false, client: named };
     }
     const client = await this.clients.authenticate(
       credentials.clientId,

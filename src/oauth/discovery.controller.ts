@@ -35,12 +35,14 @@ export class DiscoveryController {
     const assertionAlgorithms = [...CLIENT_ASSERTION_ALGORITHMS];
     this.authorizationServer = {
       issuer,
+      authorization_endpoint: `${issuer}/auth/authorize`,
       token_endpoint: `${issuer}/auth/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       revocation_endpoint: `${issuer}/auth/revoke`,
       introspection_endpoint: `${issuer}/auth/introspect`,
       device_authorization_endpoint: `${issuer}/auth/device_authorization`,
       grant_types_supported: [
+        'authorization_code',
         ...(config.get('PASSWORD_GRANT', { infer: true }) === 'enabled'
           ? ['password']
           : []),
@@ -50,8 +52,10 @@ export class DiscoveryController {
         TOKEN_EXCHANGE_GRANT_TYPE,
       ],
       scopes_supported: scopes,
-      // No authorization endpoint: no response types (RFC 8414 §2).
-      response_types_supported: [],
+      response_types_supported: ['code'],
+      // RFC 7636 §4.3, RFC 9700 §2.1.1: plain would show the verifier to whoever sees the request.
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: authMethods,
       token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
       revocation_endpoint_auth_methods_supported: authMethods,

@@ -2,6 +2,8 @@
 export class AuthorizationServerMetadataDto {
   /** @example "http://localhost:3000" */
   issuer!: string;
+  /** RFC 6749 §3.1: where a browser starts the authorization code flow. */
+  authorization_endpoint!: string;
   token_endpoint!: string;
   jwks_uri!: string;
   revocation_endpoint!: string;
@@ -10,8 +12,12 @@ export class AuthorizationServerMetadataDto {
   device_authorization_endpoint!: string;
   grant_types_supported!: string[];
   scopes_supported!: string[];
-  /** Empty: this server has no authorization endpoint. */
+  /** @example ["code"] */
   response_types_supported!: string[];
+  /** RFC 8414 §2 and RFC 7636: PKCE with S256 only. @example ["S256"] */
+  code_challenge_methods_supported!: string[];
+  /** RFC 9207 §3: every authorization response carries `iss`. */
+  authorization_response_iss_parameter_supported!: boolean;
   /** @example ["client_secret_basic","client_secret_post","private_key_jwt","none"] */
   token_endpoint_auth_methods_supported!: string[];
   /** The algorithms of `private_key_jwt` assertions. @example ["RS256","PS256","ES256","ES384","EdDSA","Ed25519"] */

@@ -81,7 +81,8 @@ export class TokenAudiences {
   /**
    * What a client may ask for at an audience. A registered client: at this
    * service its `allowedScopes`, at an API what the API lets it have (and
-   * nothing without the API's leave: `invalid_target`). The public client
+   * nothing without the API's leave: `invalid_target`); a registered public
+   * client likewise. The unregistered public client
    * (a person signing in through Swagger UI or an app of theirs) is limited
    * by the user's roles alone.
    */
@@ -92,12 +93,13 @@ export class TokenAudiences {
     const server = audience.resourceServer;
     if (server === null)
       return {
-        clientScopes: client.confidential
-          ? client.client.allowedScopes
-          : Object.keys(SCOPES),
+        clientScopes:
+          client.client !== null
+            ? client.client.allowedScopes
+            : Object.keys(SCOPES),
         allowance: null,
       };
-    if (!client.confidential)
+    if (client.client === null)
       return {
         clientScopes: server.scopes.map((scope) => scope.name),
         allowance: null,

@@ -354,7 +354,7 @@ export function tokenTypeFor(
  * the proof it logged in with. A confidential client's are not: they are
  * already bound to it by its authentication, and it may change keys.
  */
-function refreshTokenBinding(
+export function refreshTokenBinding(
   client: AuthenticatedClient,
   dpop: VerifiedDpopProof | undefined,
 ): { dpopJkt: string } | undefined {
@@ -403,9 +403,10 @@ export function requireGrantType(
   client: AuthenticatedClient,
   grantType: ClientGrantType,
 ): void {
-  const allowed = client.confidential
-    ? client.client.allowedGrantTypes.includes(grantType)
-    : grantType === 'password' || grantType === 'refresh_token';
+  const allowed =
+    client.client !== null
+      ? client.client.allowedGrantTypes.includes(grantType)
+      : grantType === 'password' || grantType === 'refresh_token';
   if (!allowed) {
     throw new UnauthorizedClient(
       `This client may not use the ${grantType} grant.`,

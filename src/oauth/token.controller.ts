@@ -47,6 +47,7 @@ import {
 import { DeviceFlow } from './device/device-flow.service.js';
 import { ApiDpopProofHeader } from '../access/auth.decorators.js';
 import { DpopProofGuard } from './dpop/dpop-proof.guard.js';
+import { AuthorizationCodeGrant } from './authorization/authorization-code-grant.service.js';
 
 @ApiTags('oauth')
 @Controller('auth')
@@ -61,6 +62,7 @@ export class TokenController {
     private readonly devices: LoginDevices,
     private readonly exchange: TokenExchange,
     private readonly deviceFlow: DeviceFlow,
+    private readonly codeGrant: AuthorizationCodeGrant,
   ) {}
 
   /** Exchange credentials or a refresh token for tokens (OAuth 2.0 token endpoint) */
@@ -106,6 +108,14 @@ export class TokenController {
         );
         await this.rememberDevice(request, reply);
         break;
+      case 'authorization_code':
+        response = await this.codeGrant.redeem(
+          form,
+          client,
+          requestOrigin(request),
+          request.dpop,
+        );
+        break;
       case 'refresh_token':
         response = await this.grants.refreshGrant(
           form.refresh_token,
@@ -144,7 +154,7 @@ export class TokenController {
         // Not echoed: it is the caller's text, and RFC 6749 §5.2 allows
         // only printable ASCII without `"` or `\` in a description.
         throw new UnsupportedGrantType(
-          'This grant_type is not supported; use password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange.',
+          'This grant_type is not supported; use authorization_code, password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange.',
         );
     }
     noStore(reply);

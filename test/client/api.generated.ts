@@ -436,6 +436,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the third-party apps you let sign you in, and with which scopes */
+        get: operations["listMyConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/consents/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw your consent to an app: its next sign-in asks you again (tokens it holds are not revoked) */
+        delete: operations["revokeMyConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -638,22 +672,24 @@ export interface components {
             allowedScopes: string[];
             /**
              * @description The grants the client may use; `client_credentials` for a service
-             *     acting on its own behalf.
+             *     acting on its own behalf, `authorization_code` (with `refresh_token`)
+             *     for an app whose users sign in on this server's login page.
              * @example [
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "authorization_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description How the client authenticates at the token, revocation and
              *     introspection endpoints (RFC 7591 §2). With a secret (the default;
              *     `client_secret_basic` and `client_secret_post` both accept it either
              *     way) or, with `private_key_jwt`, with JWTs signed by a key in `jwks`
-             *     (RFC 7523 §2.2): such a client has no secret.
+             *     (RFC 7523 §2.2): such a client has no secret. `none` for a public
+             *     client, and only for one: it sends its `client_id` alone.
              * @example private_key_jwt
              * @enum {string}
              */
-            tokenEndpointAuthMethod?: "client_secret_basic" | "private_key_jwt" | "client_secret_post";
+            tokenEndpointAuthMethod?: "none" | "client_secret_basic" | "private_key_jwt" | "client_secret_post";
             /**
              * @description The client's public keys, for `private_key_jwt` only (and required
              *     with it). Keys are not fetched from a `jwks_uri`.
@@ -678,11 +714,36 @@ export interface components {
              * @example false
              */
             dpopBoundAccessTokens?: boolean;
+            /**
+             * @description RFC 6749 §2.1: `confidential` (the default) keeps a secret or keys;
+             *     `public` (a native or browser app) has none, authenticates with its
+             *     `client_id` alone and must use PKCE. A public client may use only the
+             *     `authorization_code` and `refresh_token` grants.
+             * @example public
+             * @enum {string}
+             */
+            clientType?: "public" | "confidential";
+            /**
+             * @description The redirect URIs of the `authorization_code` grant, each compared as
+             *     a string with the one a request names: https, or for a native app
+             *     `http://127.0.0.1` or `http://[::1]` with any port (RFC 8252 §7.3); no
+             *     fragment, no `localhost`. Required with `authorization_code`.
+             * @example [
+             *       "http://127.0.0.1/callback"
+             *     ]
+             */
+            redirectUris?: string[];
+            /**
+             * @description The company's own app: people signing in to it are not asked to
+             *     consent to its scopes. Off by default.
+             * @example false
+             */
+            firstParty?: boolean;
         };
         CreatedClientDto: {
             /**
              * @description Keep it secret: it is not stored and cannot be shown again. Absent for
-             *     a private_key_jwt client, which has none.
+             *     a private_key_jwt or public client, which has none.
              */
             clientSecret?: string;
             /** @example svc_Zk3x9QmB2vT8aLrE */
@@ -700,19 +761,33 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "authorization_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
-             *     with keys.
+             *     with keys, `none` for a public client.
              * @example private_key_jwt
              * @enum {string}
              */
-            tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
+            tokenEndpointAuthMethod: "none" | "client_secret_basic" | "private_key_jwt";
             /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
             jwks?: components["schemas"]["ClientJwksDto"];
             /** @description Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
             dpopBoundAccessTokens: boolean;
+            /**
+             * @example confidential
+             * @enum {string}
+             */
+            clientType: "public" | "confidential";
+            /**
+             * @description The redirect URIs of the authorization code grant; empty without it.
+             * @example [
+             *       "https://app.example.com/callback"
+             *     ]
+             */
+            redirectUris: string[];
+            /** @description Whether its users skip the consent screen. */
+            firstParty: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -732,19 +807,33 @@ export interface components {
              *       "client_credentials"
              *     ]
              */
-            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token")[];
+            allowedGrantTypes: ("urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "authorization_code" | "client_credentials" | "password" | "refresh_token")[];
             /**
              * @description `client_secret_basic` for a client with a secret (sent with HTTP Basic
              *     or, as `client_secret_post`, in the form), `private_key_jwt` for one
-             *     with keys.
+             *     with keys, `none` for a public client.
              * @example private_key_jwt
              * @enum {string}
              */
-            tokenEndpointAuthMethod: "client_secret_basic" | "private_key_jwt";
+            tokenEndpointAuthMethod: "none" | "client_secret_basic" | "private_key_jwt";
             /** @description A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
             jwks?: components["schemas"]["ClientJwksDto"];
             /** @description Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
             dpopBoundAccessTokens: boolean;
+            /**
+             * @example confidential
+             * @enum {string}
+             */
+            clientType: "public" | "confidential";
+            /**
+             * @description The redirect URIs of the authorization code grant; empty without it.
+             * @example [
+             *       "https://app.example.com/callback"
+             *     ]
+             */
+            redirectUris: string[];
+            /** @description Whether its users skip the consent screen. */
+            firstParty: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -880,7 +969,7 @@ export interface components {
              * @example password
              * @enum {string}
              */
-            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "client_credentials" | "password" | "refresh_token";
+            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange" | "urn:ietf:params:oauth:grant-type:device_code" | "authorization_code" | "client_credentials" | "password" | "refresh_token";
             /** @example alice */
             username?: string;
             /** @example correct horse battery staple */
@@ -930,7 +1019,13 @@ export interface components {
              * @enum {string}
              */
             requested_token_type?: "urn:ietf:params:oauth:token-type:access_token";
-            /** @description For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
+            /** @description The authorization code grant (RFC 6749 §4.1.3): the code the redirect carried. */
+            code?: string;
+            /** @description The authorization code grant: the redirect_uri of the authorization request, exactly. */
+            redirect_uri?: string;
+            /** @description The authorization code grant: the PKCE code verifier (RFC 7636 §4.5). */
+            code_verifier?: string;
+            /** @description For `client_secret_post`, optional with `client_assertion`; a registered public client sends it alone; omit for Swagger UI's password form. */
             client_id?: string;
             client_secret?: string;
             /**
@@ -1122,6 +1217,8 @@ export interface components {
         AuthorizationServerMetadataDto: {
             /** @example http://localhost:3000 */
             issuer: string;
+            /** @description RFC 6749 §3.1: where a browser starts the authorization code flow. */
+            authorization_endpoint: string;
             token_endpoint: string;
             jwks_uri: string;
             revocation_endpoint: string;
@@ -1130,8 +1227,21 @@ export interface components {
             device_authorization_endpoint: string;
             grant_types_supported: string[];
             scopes_supported: string[];
-            /** @description Empty: this server has no authorization endpoint. */
+            /**
+             * @example [
+             *       "code"
+             *     ]
+             */
             response_types_supported: string[];
+            /**
+             * @description RFC 8414 §2 and RFC 7636: PKCE with S256 only.
+             * @example [
+             *       "S256"
+             *     ]
+             */
+            code_challenge_methods_supported: string[];
+            /** @description RFC 9207 §3: every authorization response carries `iss`. */
+            authorization_response_iss_parameter_supported: boolean;
             /**
              * @example [
              *       "client_secret_basic",
@@ -1277,6 +1387,23 @@ export interface components {
              * @enum {string}
              */
             status: "error" | "ok" | "degraded" | "shutting_down";
+        };
+        ConsentDto: {
+            /** @example svc_Zk3x9QmB2vT8aLrE */
+            clientId: string;
+            /**
+             * @description The audience of the access tokens: this service, or a registered API.
+             * @example https://auth.example.com
+             */
+            audience: string;
+            /**
+             * @example [
+             *       "profile"
+             *     ]
+             */
+            scopes: string[];
+            /** Format: date-time */
+            grantedAt: string;
         };
     };
     responses: never;
@@ -4349,6 +4476,176 @@ export interface operations {
                 content: {
                     "text/plain; version=0.0.4; charset=utf-8": string;
                 };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No user has this id.",
+                     *       "instance": "/users/7f0c1f7e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    listMyConsents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentDto"][];
+                };
+            };
+            /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/users/me"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The access token lacks a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This requires an access token with the scope \"users:read\".",
+                     *       "instance": "/users"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The service is temporarily unavailable: the database does not answer, or a health check failed. Retry later; `Retry-After`, when sent, gives the seconds to wait. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database does not answer.",
+                     *       "instance": "/health/ready"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    revokeMyConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description With a DPoP-bound access token only, sent as `Authorization: DPoP <token>`: a DPoP proof (RFC 9449 §4, §7.1) made with the key of the token (`cnf.jkt`) for this request (`htm` the method, `htu` PUBLIC_URL and the path, `ath` the base64url SHA-256 of the token), each one used once. Not used with a bearer token. */
+                DPoP?: string;
+            };
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No valid access token. `WWW-Authenticate: Bearer` says why (RFC 6750 §3); for a request with `Authorization: DPoP`, `WWW-Authenticate: DPoP` (RFC 9449 §7.1), with `error="invalid_dpop_proof"` when the DPoP proof is at fault. */
             401: {

@@ -268,6 +268,92 @@ describe('two instances over one PostgreSQL and one Redis', () => {
     expect(await replayed.json()).toMatchObject({ error: 'invalid_client' });
   });
 
+  it('a browser signed in at A is signed in at B, and a code issued by B is redeemed at A once, however the two race', async () => {
+    const clientId = `svc_multi_${randomBytes(6).toString('hex')}`;
+    const redirectUri = 'http://127.0.0.1:4000/callback';
+    // Registered in the database directly: the suite has no administrator to do it.
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO clients (id, name, "secretHash", "allowedScopes", "allowedGrantTypes", "clientType", "redirectUris", "firstParty")
+         VALUES ($1, 'multi-native', NULL, $2, $3, 'public', $4, true)`,
+        [
+          clientId,
+          ['profile'],
+          ['authorization_code', 'refresh_token'],
+          JSON.stringify([redirectUri]),
+        ],
+      );
+    } finally {
+      await client.end();
+    }
+    const cookies = new Map<string, string>();
+    const browse = async (
+      instance: Instance,
+      path: string,
+      form?: Record<string, string>,
+    ) => {
+      const response = await fetch(`${instance.base}${path}`, {
+        method: form === undefined ? 'GET' : 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie: [...cookies]
+            .map(([name, value]) => `${name}=${value}`)
+            .join('; '),
+        },
+        body: form === undefined ? undefined : new URLSearchParams(form),
+      });
+      for (const line of response.headers.getSetCookie()) {
+        const [pair] = line.split(';');
+        const separator = pair.indexOf('=');
+        cookies.set(pair.slice(0, separator), pair.slice(separator + 1));
+      }
+      return response;
+    };
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = `/auth/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString()}`;
+    const loginPage = await (
+      await browse(a, `/login?return=${encodeURIComponent(authorize)}`)
+    ).text();
+    const csrf = /name="csrf"\s+value="([^"]+)"/.exec(loginPage)![1];
+    const signedIn = await browse(a, '/login', {
+      csrf,
+      return: authorize,
+      username: 'alice',
+      password: PASSWORD,
+    });
+    expect(signedIn.status).toBe(303);
+    const redirected = await browse(b, authorize);
+    expect(redirected.status).toBe(302);
+    const code = new URL(redirected.headers.get('location')!).searchParams.get(
+      'code',
+    )!;
+    const form = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: clientId,
+    };
+    const statuses = await Promise.all([
+      tokenRequest(a, form),
+      tokenRequest(b, form),
+    ]);
+    expect(statuses.map((response) => response.status).sort()).toEqual([
+      200, 400,
+    ]);
+    const again = await tokenRequest(a, form);
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('RFC 9449 §11.1: a DPoP proof used at A is refused at B, at the token endpoint and at /users/me', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const jwk = await exportJWK(publicKey);

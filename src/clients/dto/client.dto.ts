@@ -1,4 +1,4 @@
-import type { Client, ClientGrantType } from '../client.entity.js';
+import type { Client, ClientGrantType, ClientType } from '../client.entity.js';
 import { authMethodOf } from '../clients.service.js';
 import { ClientJwksDto } from './client-jwks.dto.js';
 
@@ -15,14 +15,20 @@ export class ClientDto {
   /**
    * `client_secret_basic` for a client with a secret (sent with HTTP Basic
    * or, as `client_secret_post`, in the form), `private_key_jwt` for one
-   * with keys.
+   * with keys, `none` for a public client.
    * @example "private_key_jwt"
    */
-  tokenEndpointAuthMethod!: 'client_secret_basic' | 'private_key_jwt';
+  tokenEndpointAuthMethod!: 'client_secret_basic' | 'private_key_jwt' | 'none';
   /** A private_key_jwt client's public keys, each with the `alg` it is pinned to. */
   jwks?: ClientJwksDto;
   /** Whether its token requests must carry a DPoP proof (RFC 9449 §5.2). */
   dpopBoundAccessTokens!: boolean;
+  /** @example "confidential" */
+  clientType!: ClientType;
+  /** The redirect URIs of the authorization code grant; empty without it. @example ["https://app.example.com/callback"] */
+  redirectUris!: string[];
+  /** Whether its users skip the consent screen. */
+  firstParty!: boolean;
   createdAt!: Date;
 
   static from(client: Client): ClientDto {
@@ -34,6 +40,9 @@ export class ClientDto {
     dto.tokenEndpointAuthMethod = authMethodOf(client);
     if (client.jwks !== null) dto.jwks = ClientJwksDto.from(client.jwks);
     dto.dpopBoundAccessTokens = client.dpopBoundAccessTokens;
+    dto.clientType = client.clientType;
+    dto.redirectUris = [...(client.redirectUris ?? [])];
+    dto.firstParty = client.firstParty;
     dto.createdAt = client.createdAt;
     return dto;
   }
@@ -43,7 +52,7 @@ export class ClientDto {
 export class CreatedClientDto extends ClientDto {
   /**
    * Keep it secret: it is not stored and cannot be shown again. Absent for
-   * a private_key_jwt client, which has none.
+   * a private_key_jwt or public client, which has none.
    */
   clientSecret?: string;
 

@@ -1,4 +1,5 @@
 import {
+  ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsBoolean,
@@ -10,14 +11,16 @@ import {
 } from 'class-validator';
 import { SCOPES } from '../../access/scopes.js';
 import { IsOmittable } from '../../common/validation.js';
-import type { ClientGrantType } from '../client.entity.js';
-import { CLIENT_GRANT_TYPES } from '../client.entity.js';
+import type { ClientGrantType, ClientType } from '../client.entity.js';
+import { CLIENT_GRANT_TYPES, CLIENT_TYPES } from '../client.entity.js';
+import { MAX_REDIRECT_URIS } from '../redirect-uris.js';
 import { ClientJwksDto } from './client-jwks.dto.js';
 
 export const CLIENT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
+  'none',
 ] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
@@ -47,7 +50,8 @@ export class CreateClientDto {
 
   /**
    * The grants the client may use; `client_credentials` for a service
-   * acting on its own behalf.
+   * acting on its own behalf, `authorization_code` (with `refresh_token`)
+   * for an app whose users sign in on this server's login page.
    * @example ["client_credentials"]
    */
   @IsArray()
@@ -60,7 +64,8 @@ export class CreateClientDto {
    * introspection endpoints (RFC 7591 §2). With a secret (the default;
    * `client_secret_basic` and `client_secret_post` both accept it either
    * way) or, with `private_key_jwt`, with JWTs signed by a key in `jwks`
-   * (RFC 7523 §2.2): such a client has no secret.
+   * (RFC 7523 §2.2): such a client has no secret. `none` for a public
+   * client, and only for one: it sends its `client_id` alone.
    * @example "private_key_jwt"
    */
   @IsOmittable()
@@ -85,4 +90,38 @@ export class CreateClientDto {
   @IsOmittable()
   @IsBoolean()
   dpopBoundAccessTokens?: boolean;
+
+  /**
+   * RFC 6749 §2.1: `confidential` (the default) keeps a secret or keys;
+   * `public` (a native or browser app) has none, authenticates with its
+   * `client_id` alone and must use PKCE. A public client may use only the
+   * `authorization_code` and `refresh_token` grants.
+   * @example "public"
+   */
+  @IsOmittable()
+  @IsIn(CLIENT_TYPES)
+  clientType?: ClientType;
+
+  /**
+   * The redirect URIs of the `authorization_code` grant, each compared as
+   * a string with the one a request names: https, or for a native app
+   * `http://127.0.0.1` or `http://[::1]` with any port (RFC 8252 §7.3); no
+   * fragment, no `localhost`. Required with `authorization_code`.
+   * @example ["http://127.0.0.1/callback"]
+   */
+  @IsOmittable()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(MAX_REDIRECT_URIS)
+  @IsString({ each: true })
+  redirectUris?: string[];
+
+  /**
+   * The company's own app: people signing in to it are not asked to
+   * consent to its scopes. Off by default.
+   * @example false
+   */
+  @IsOmittable()
+  @IsBoolean()
+  firstParty?: boolean;
 }

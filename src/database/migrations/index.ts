@@ -8,6 +8,7 @@ import { ClientsWithKeys1764835200000 } from './1764835200000-clients-with-keys.
 import { ResourceServers1764925200000 } from './1764925200000-resource-servers.js';
 import { DpopBindings1765008000000 } from './1765008000000-dpop-bindings.js';
 import { DeviceAuthorizations1765094400000 } from './1765094400000-device-authorizations.js';
+import { BrowserSignIn1765180800000 } from './1765180800000-browser-sign-in.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -25,4 +26,5 @@ export const migrations = [
   ResourceServers1764925200000,
   DpopBindings1765008000000,
   DeviceAuthorizations1765094400000,
+  BrowserSignIn1765180800000,
 ];

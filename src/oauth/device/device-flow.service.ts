@@ -360,7 +360,10 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
     clientId: string,
   ): Promise<AuthenticatedClient | null> {
     const client = await this.clients.findById(clientId);
-    return client === null ? null : { clientId, confidential: true, client };
+    if (client === null) return null;
+    return client.clientType === 'public'
+      ? { clientId, confidential: false, client }
+      : { clientId, confidential: true, client };
   }
 }
 

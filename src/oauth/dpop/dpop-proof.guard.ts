@@ -22,7 +22,7 @@ export class DpopProofGuard implements CanActivate {
       // §5.2 names no error code for this. No proof is not an invalid one
       // (invalid_dpop_proof, §5): the request lacks what this client must
       // send, which RFC 6749 §5.2 calls invalid_request.
-      if (client.confidential && client.client.dpopBoundAccessTokens) {
+      if (client.client?.dpopBoundAccessTokens === true) {
         throw new InvalidRequest(
           'This client is registered to use DPoP: send a DPoP proof header with each token request.',
         );

@@ -9,6 +9,7 @@
 export class TokenRequestDto {
   /** @example "password" */
   grant_type!:
+    | 'authorization_code'
     | 'password'
     | 'refresh_token'
     | 'client_credentials'
@@ -51,7 +52,13 @@ export class TokenRequestDto {
   actor_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
   /** Token exchange, optional: only access tokens are issued. */
   requested_token_type?: 'urn:ietf:params:oauth:token-type:access_token';
-  /** For `client_secret_post`, optional with `client_assertion`; omit for a public client such as Swagger UI. */
+  /** The authorization code grant (RFC 6749 §4.1.3): the code the redirect carried. */
+  code?: string;
+  /** The authorization code grant: the redirect_uri of the authorization request, exactly. */
+  redirect_uri?: string;
+  /** The authorization code grant: the PKCE code verifier (RFC 7636 §4.5). */
+  code_verifier?: string;
+  /** For `client_secret_post`, optional with `client_assertion`; a registered public client sends it alone; omit for Swagger UI's password form. */
   client_id?: string;
   client_secret?: string;
   /**

@@ -26,6 +26,10 @@ export interface TokenRequest {
   requested_token_type?: string;
   /** RFC 8628 §3.4: the device flow's code, while the tool polls. */
   device_code?: string;
+  /** RFC 6749 §4.1.3 and RFC 7636 §4.5: the authorization code grant's. */
+  code?: string;
+  redirect_uri?: string;
+  code_verifier?: string;
   /** RFC 8707 §2: repeatable, so always a list (empty when absent). */
   resource: string[];
   /** RFC 8693 §2.1: repeatable, like `resource`. */
@@ -50,6 +54,9 @@ const PARAMETERS = [
   'actor_token_type',
   'requested_token_type',
   'device_code',
+  'code',
+  'redirect_uri',
+  'code_verifier',
 ] as const satisfies readonly (keyof TokenRequest)[];
 
 /** The parameters a request may repeat: RFC 8707 §2's `resource`, RFC 8693 §2.1's `audience`. */
