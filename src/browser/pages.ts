@@ -210,5 +210,6 @@ button.secondary { background: transparent; color: var(--accent); }
 .scopes { padding-left: 1.2rem; }
 .scopes li { margin: 0.4rem 0; }
 code { font-size: 0.85em; color: var(--muted); }
+.code { font-family: ui-monospace, monospace; letter-spacing: 0.08em; }
 a { color: var(--accent); }
 `;

@@ -40,6 +40,7 @@ import { TokenAudiences } from './token-audiences.service.js';
 import { TokenExchange } from './token-exchange.service.js';
 import { DeviceFlow } from './device/device-flow.service.js';
 import { DeviceAuthorizationController } from './device/device-authorization.controller.js';
+import { DevicePageController } from './device/device-page.controller.js';
 import { TokenGrantsService } from './token-grants.service.js';
 import { BrowserModule } from '../browser/browser.module.js';
 import { AuthorizationCode } from './authorization/authorization-code.entity.js';
@@ -74,6 +75,7 @@ import { LoginFormGuard } from './authorization/login-form.guard.js';
   controllers: [
     TokenController,
     DeviceAuthorizationController,
+    DevicePageController,
     JwksController,
     DiscoveryController,
     AuthorizeController,

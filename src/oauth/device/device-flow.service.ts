@@ -25,7 +25,9 @@ import {
 } from '../protocol/oauth.errors.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import type { TokenResponseDto } from '../protocol/token-response.dto.js';
+import type { TokenAudience } from '../token-audiences.service.js';
 import { TokenAudiences } from '../token-audiences.service.js';
+import type { Client } from '../../clients/client.entity.js';
 import {
   confirmationBy,
   grantScopes,
@@ -49,6 +51,13 @@ export interface DeviceAuthorizationResponse {
   verification_uri_complete: string;
   expires_in: number;
   interval: number;
+}
+
+/** What a user would grant by approving a device authorization. */
+export interface DeviceOffer {
+  client: Client;
+  audience: TokenAudience;
+  scopes: string[];
 }
 
 /** What the /device page shows a signed-in user about a code they typed. */
@@ -190,17 +199,33 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
     authorization: PendingDeviceAuthorization,
     user: User,
   ): Promise<boolean> {
+    const offer = await this.offer(authorization, user);
+    if (offer === null) return false;
+    return this.decide(authorization, user, 'approved', offer.scopes.join(' '));
+  }
+
+  /**
+   * What approving would grant this user: the scopes asked for (or, if
+   * none, all) that their roles give at the audience and the client may
+   * ask for, the client and the audience. Null when the client or the API
+   * is gone; InvalidScope when the tool asked for more than this user may
+   * have, or InvalidTarget when the API no longer lets the client in.
+   */
+  async offer(
+    authorization: PendingDeviceAuthorization,
+    user: User,
+  ): Promise<DeviceOffer | null> {
     const audience = await this.audiences.ofResource(authorization.resource);
-    if (audience === null) return false;
+    if (audience === null) return null;
     const client = await this.clientOf(authorization.clientId);
-    if (client === null) return false;
+    if (client === null) return null;
     const { clientScopes } = await this.audiences.allowanceAt(audience, client);
     const scopes = grantScopes(
       authorization.requestedScope ?? undefined,
       narrowScopes(audience.scopesForRoles(user.roles), clientScopes),
       audience,
     );
-    return this.decide(authorization, user, 'approved', scopes.join(' '));
+    return { client: client.client, audience, scopes };
   }
 
   /** The signed-in user refuses: the tool's next poll answers access_denied. */
@@ -358,7 +383,7 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
   /** The client as token requests authenticate it, for settling scopes at approval. */
   private async clientOf(
     clientId: string,
-  ): Promise<AuthenticatedClient | null> {
+  ): Promise<Exclude<AuthenticatedClient, { client: null }> | null> {
     const client = await this.clients.findById(clientId);
     if (client === null) return null;
     return client.clientType === 'public'
