@@ -1,8 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { readFile } from 'node:fs/promises';
 import { SCOPES } from './access/scopes.js';
+import { DOCS_CLIENT_ID, DocsClient } from './clients/docs-client.service.js';
+import type { AppConfig } from './config/env.js';
 import metadata from './metadata.js';
 
 /**
@@ -48,8 +51,14 @@ export async function createOpenApiDocument(
       {
         type: 'oauth2',
         description:
-          'The OAuth 2.0 password grant. Leave client_id and client_secret empty.',
+          'Sign in with the authorization code flow and PKCE on the hosted login page (client_id `swagger-ui`, filled in), or with the password grant (leave client_id and client_secret empty).',
         flows: {
+          authorizationCode: {
+            authorizationUrl: '/auth/authorize',
+            tokenUrl: '/auth/token',
+            refreshUrl: '/auth/token',
+            scopes: { ...SCOPES },
+          },
           password: {
             tokenUrl: '/auth/token',
             // Refresh tokens are exchanged at the same endpoint (RFC 6749 §6).
@@ -105,14 +114,31 @@ export function setupSwaggerUi(
   app: INestApplication,
   document: OpenAPIObject,
 ): void {
+  const config = app.get(ConfigService<AppConfig, true>);
+  if (config.get('PASSWORD_GRANT', { infer: true }) === 'disabled') {
+    withoutPasswordFlow(document);
+  }
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
     swaggerOptions: {
       persistAuthorization: true,
       plugins: [persistAccessTokensOnly],
+      // The code flow's client, registered at start (DocsClient): nothing to type but the login.
+      oauth2RedirectUrl: app.get(DocsClient).redirectUri,
+      initOAuth: {
+        clientId: DOCS_CLIENT_ID,
+        usePkceWithAuthorizationCodeGrant: true,
+      },
     },
   });
+}
+
+/** With PASSWORD_GRANT=disabled, Authorize offers the code flow alone: the other would only fail. */
+function withoutPasswordFlow(document: OpenAPIObject): void {
+  const scheme = document.components?.securitySchemes?.oauth2;
+  if (scheme !== undefined && 'flows' in scheme && scheme.flows !== undefined)
+    delete scheme.flows.password;
 }
 
 /** An entry of Swagger UI's `authorized` state, as its Authorize dialog fills it. */

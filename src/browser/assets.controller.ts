@@ -1,9 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../access/auth.decorators.js';
-import { STYLESHEET } from './pages.js';
+import { FAVICON, STYLESHEET } from './pages.js';
 
-/** The login pages' stylesheet: from a route, so the pages' CSP needs no inline style. */
+/** The login pages' stylesheet and icon: from routes, so the pages' CSP needs no inline style. */
 @ApiExcludeController()
 @Public()
 @Controller('assets')
@@ -13,5 +13,13 @@ export class AssetsController {
   @Header('Cache-Control', 'public, max-age=3600')
   stylesheet(): string {
     return STYLESHEET;
+  }
+
+  /** Named by every page, so that browsers do not ask for a /favicon.ico that is not there. */
+  @Get('favicon.svg')
+  @Header('Content-Type', 'image/svg+xml')
+  @Header('Cache-Control', 'public, max-age=86400')
+  favicon(): string {
+    return FAVICON;
   }
 }

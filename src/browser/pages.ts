@@ -7,6 +7,10 @@ const REGISTRATION_LINK = '/docs#/users/registerUser';
 
 /** The stylesheet of every page, served by AssetsController. */
 export const STYLESHEET_PATH = '/assets/login.css';
+export const FAVICON_PATH = '/assets/favicon.svg';
+
+/** A key on the accent colour: the icon of the sign-in pages' tab. */
+export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2554c7"/><circle cx="12" cy="16" r="5" fill="none" stroke="#fff" stroke-width="3"/><path d="M17 16h10m-4 0v4m3-4v3" stroke="#fff" stroke-width="3" stroke-linecap="round" fill="none"/></svg>`;
 
 export interface PageOptions {
   title: string;
@@ -53,6 +57,7 @@ function layout(title: string, body: SafeHtml): SafeHtml {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title}</title>
         <link rel="stylesheet" href="${STYLESHEET_PATH}" />
+        <link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml" />
       </head>
       <body>
         <main class="card">${body}</main>

@@ -100,21 +100,19 @@ export class ClientAuthenticator {
     if (credentials.method === 'private_key_jwt') {
       return this.authenticateByAssertion(request, credentials);
     }
-    if (
-      credentials.method === 'client_secret_post' &&
-      credentials.clientSecret === ''
-    ) {
+    if (credentials.clientSecret === '') {
       // §2.3.1, §3.2.1: a public client names itself with client_id alone. A registered
       // public client is held to its registration; an unregistered one is the public
-      // client, whose tokens carry the public client's id.
+      // client, whose tokens carry the public client's id. Swagger UI names its client
+      // in HTTP Basic with an empty secret, which is no secret either.
       const named = await this.clients.findById(credentials.clientId);
-      if (named === null)
+      if (named === null && credentials.method === 'client_secret_post')
         return {
           clientId: PUBLIC_CLIENT_ID,
           confidential: false,
           client: null,
         };
-      if (named.clientType === 'public')
+      if (named?.clientType === 'public')
         return { clientId: named.id, confidential: false, client: named };
     }
     const client = await this.clients.authenticate(

@@ -3,8 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { GOOD_PASSWORD } from '../utils/flows.js';
+import { freePort } from '../utils/processes.js';
 import type { TestApp } from '../utils/test-app.js';
-import { createTestApp, listenOnLoopback } from '../utils/test-app.js';
+import { createTestApp } from '../utils/test-app.js';
 
 /**
  * Swagger UI in a real browser: Debian's Chromium (`apt-get install
@@ -75,8 +76,11 @@ class Problems {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    testApp = await createTestApp();
-    baseUrl = await listenOnLoopback(testApp);
+    // The code flow's redirect URI follows PUBLIC_URL: the address Chromium reaches.
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    testApp = await createTestApp({ PUBLIC_URL: baseUrl });
+    await testApp.app.listen({ port, host: '127.0.0.1' });
     const registered = await fetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -245,6 +249,72 @@ class Problems {
         path: `${ARTIFACTS}/swagger-ui-wrong-password.png`,
       });
       expect(problems.seen).toEqual([]);
+    } finally {
+      await closeContext();
+    }
+  }, 60_000);
+
+  /** Ticks a scope's checkbox in one flow's form (Swagger UI hides the box and draws its label). */
+  async function tickScope(
+    flow: ReturnType<Page['locator']>,
+    scope: string,
+  ): Promise<void> {
+    const box = flow.locator(`input[type=checkbox][data-value="${scope}"]`);
+    const id = await box.getAttribute('id');
+    await flow.locator(`label[for="${id}"]`).click();
+    expect(await box.isChecked()).toBe(true);
+  }
+
+  /** Signs in on the hosted login page shown in `on`. */
+  async function signInOnHostedPage(on: Page, password = GOOD_PASSWORD) {
+    await on.waitForURL(/\/login\?/);
+    await on.getByLabel('Username').fill(USERNAME);
+    await on.getByLabel('Password').fill(password);
+    await on.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('signs in with the code flow and PKCE on the hosted page, with nothing to configure, and runs GET /users/me', async () => {
+    await openDocs();
+    try {
+      await page.locator('.swagger-ui .auth-wrapper .btn.authorize').click();
+      const codeFlow = page
+        .locator('.modal-ux .auth-container')
+        .filter({ hasText: 'authorizationCode' });
+      await tickScope(codeFlow, 'profile');
+      const popupOpened = context.waitForEvent('page');
+      const tokenResponse = page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/auth/token',
+      );
+      await codeFlow.locator('.btn.modal-btn.auth.authorize').click();
+      const popup = await popupOpened;
+      const popupProblems = await Problems.watch(popup);
+      await popup.waitForURL(/\/login\?/);
+      await popup.screenshot({ path: `${ARTIFACTS}/login-page.png` });
+      await signInOnHostedPage(popup);
+
+      const tokens = await tokenResponse;
+      expect(tokens.status()).toBe(200);
+      const body = new URLSearchParams(tokens.request().postData() ?? '');
+      expect(body.get('grant_type')).toBe('authorization_code');
+      expect(body.get('client_id')).toBe('swagger-ui');
+      expect(body.get('code_verifier')).toMatch(/^[\w-]{43,128}$/);
+      await codeFlow
+        .getByRole('button', { name: 'Remove authorization' })
+        .waitFor();
+      await codeFlow.locator('.btn-done').click();
+
+      const operation = page.locator('#operations-users-getCurrentUser');
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('.try-out__btn').click();
+      const meResponse = page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/users/me',
+      );
+      await operation.locator('.execute').click();
+      const me = await meResponse;
+      expect(me.status()).toBe(200);
+      expect(await me.json()).toMatchObject({ username: USERNAME });
+      expect(problems.seen).toEqual([]);
+      expect(popupProblems.seen).toEqual([]);
     } finally {
       await closeContext();
     }
