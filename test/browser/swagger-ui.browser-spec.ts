@@ -15,6 +15,8 @@ import { createTestApp } from '../utils/test-app.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const USERNAME = 'swagger-user';
+const ADMIN_USERNAME = 'browser-admin';
+const ADMIN_PASSWORD = 'an administrator passphrase for the browser';
 
 const chromiumFound = existsSync(CHROMIUM);
 if (!chromiumFound) {
@@ -79,7 +81,11 @@ class Problems {
     // The code flow's redirect URI follows PUBLIC_URL: the address Chromium reaches.
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    testApp = await createTestApp({ PUBLIC_URL: baseUrl });
+    testApp = await createTestApp({
+      PUBLIC_URL: baseUrl,
+      ADMIN_USERNAME,
+      ADMIN_PASSWORD,
+    });
     await testApp.app.listen({ port, host: '127.0.0.1' });
     const registered = await fetch(`${baseUrl}/users`, {
       method: 'POST',
@@ -289,7 +295,9 @@ class Problems {
       const popup = await popupOpened;
       const popupProblems = await Problems.watch(popup);
       await popup.waitForURL(/\/login\?/);
-      await popup.screenshot({ path: `${ARTIFACTS}/login-page.png` });
+      await popup
+        .locator('main')
+        .screenshot({ path: `${ARTIFACTS}/login-page.png` });
       await signInOnHostedPage(popup);
 
       const tokens = await tokenResponse;
@@ -315,6 +323,135 @@ class Problems {
       expect(await me.json()).toMatchObject({ username: USERNAME });
       expect(problems.seen).toEqual([]);
       expect(popupProblems.seen).toEqual([]);
+    } finally {
+      await closeContext();
+    }
+  }, 60_000);
+
+  /** Registers a client as the seeded administrator would, through the API. */
+  async function registerClient(body: object): Promise<{ id: string }> {
+    const token = await fetch(`${baseUrl}/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: ADMIN_USERNAME,
+        password: ADMIN_PASSWORD,
+      }),
+    });
+    const { access_token } = (await token.json()) as { access_token: string };
+    const created = await fetch(`${baseUrl}/clients`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${access_token}`,
+      },
+      body: JSON.stringify(body),
+    });
+    expect(created.status).toBe(201);
+    return (await created.json()) as { id: string };
+  }
+
+  it('asks consent for a third-party app, in words, then signs out', async () => {
+    const app = await registerClient({
+      name: 'Photo Printer',
+      clientType: 'public',
+      tokenEndpointAuthMethod: 'none',
+      allowedScopes: ['profile'],
+      allowedGrantTypes: ['authorization_code'],
+      redirectUris: [`${baseUrl}/callback`],
+    });
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 1000 },
+    });
+    page = await context.newPage();
+    problems = await Problems.watch(page);
+    // The app's redirect URI is a page nobody serves here: its 404 is the end of the flow.
+    problems.allow(/status of 404 .*\/callback/);
+    // ...and the browser's ask for that page's icon, which no page named.
+    problems.allow(/status of 404 .*\/favicon\.ico/);
+    try {
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: app.id,
+        redirect_uri: `${baseUrl}/callback`,
+        scope: 'profile',
+        state: 'xyz',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      });
+      await page.goto(`${baseUrl}/auth/authorize?${query.toString()}`);
+      await signInOnHostedPage(page);
+      await page
+        .getByRole('heading', { name: 'Allow Photo Printer access?' })
+        .waitFor();
+      expect(await page.textContent('main')).toContain(
+        'Read and change your own profile, password and sessions.',
+      );
+      await page
+        .locator('main')
+        .screenshot({ path: `${ARTIFACTS}/consent-page.png` });
+      const landed = page.waitForURL(/\/callback\?/);
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await landed;
+      const back = new URL(page.url()).searchParams;
+      expect(back.get('state')).toBe('xyz');
+      expect(back.get('iss')).toBe(baseUrl);
+      expect(back.get('code')).toEqual(expect.any(String));
+
+      // Signed in, the login page offers to sign out; afterwards the browser is a stranger.
+      await page.goto(`${baseUrl}/login`);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+      await page.goto(`${baseUrl}/auth/authorize?${query.toString()}`);
+      await page.waitForURL(/\/login\?/);
+      expect(problems.seen).toEqual([]);
+    } finally {
+      await closeContext();
+    }
+  }, 60_000);
+
+  it('completes a device flow: the tool polls while the user types its code on /device', async () => {
+    const cli = await registerClient({
+      name: 'Acme CLI',
+      clientType: 'public',
+      tokenEndpointAuthMethod: 'none',
+      allowedScopes: ['profile'],
+      allowedGrantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+    });
+    const started = (await (
+      await fetch(`${baseUrl}/auth/device_authorization`, {
+        method: 'POST',
+        body: new URLSearchParams({ client_id: cli.id, scope: 'profile' }),
+      })
+    ).json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri_complete: string;
+    };
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 1000 },
+    });
+    page = await context.newPage();
+    problems = await Problems.watch(page);
+    try {
+      await page.goto(started.verification_uri_complete);
+      await signInOnHostedPage(page);
+      const code = page.getByLabel('Code');
+      expect(await code.inputValue()).toBe(started.user_code);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Allow Acme CLI?' }).waitFor();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+      const polled = await fetch(`${baseUrl}/auth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: started.device_code,
+          client_id: cli.id,
+        }),
+      });
+      expect(polled.status).toBe(200);
+      expect(problems.seen).toEqual([]);
     } finally {
       await closeContext();
     }
