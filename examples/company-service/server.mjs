@@ -41,12 +41,11 @@ export function createServer({
     const body = { subject: checked.claims.sub, orders };
     if (downstream === undefined) return { status: 200, body };
     const invoices = await invoicesFor(checked.token, downstream);
-    return invoices.ok
-      ? { status: 200, body: { ...body, invoices: invoices.body } }
-      : {
-          status: 502,
-          body: { error: 'billing_unavailable', billing: invoices.body },
-        };
+    if (invoices.ok)
+      return { status: 200, body: { ...body, invoices: invoices.body } };
+    // The auth service's or billing's reasons are for this service's operators, not its users.
+    console.warn('billing refused orders:', JSON.stringify(invoices.body));
+    return { status: 502, body: { error: 'billing_unavailable' } };
   }
 
   return createHttpServer(jsonRoutes({ '/orders': getOrders }));
@@ -90,10 +89,12 @@ if (
   const billing = process.env.BILLING_URL;
   createServer({
     issuer,
-    audience: process.env.AUTH_AUDIENCE ?? issuer,
+    // Its own identifier, as registered with POST /resource-servers: never the auth
+    // service's, or a token stolen from orders would work at the auth service too.
+    audience: process.env.AUTH_AUDIENCE ?? `http://localhost:${port}`,
     jwksUrl: process.env.AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
     publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
-    scope: process.env.ORDERS_SCOPE ?? 'profile',
+    scope: process.env.ORDERS_SCOPE ?? 'orders:read',
     downstream:
       billing === undefined
         ? undefined
