@@ -185,3 +185,33 @@ describe('the /device page', () => {
     expect(refused.text).toContain('asks for too much');
   });
 });
+
+/** A person reads what went wrong: the pages' errors are pages, rate limits included. */
+describe('the sign-in pages over their rate limit', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ THROTTLE_TOKEN_LIMIT: '2' });
+  });
+  afterAll(() => testApp.close());
+
+  it('answers 429 as a page that says when to try again, not a JSON body', async () => {
+    const browser = new TestBrowser(testApp);
+    const page = await browser.get('/login');
+    let response = page;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      response = await browser.post('/login', {
+        csrf: csrfOf(page),
+        return: '/login',
+        username: 'nobody',
+        password: 'not a password anyone has',
+      });
+    }
+    expect(response.status).toBe(429);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['retry-after']).toMatch(/^\d+$/);
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.text).toContain('role="alert"');
+    expect(response.text).toMatch(/Retry after \d+ seconds/);
+  });
+});

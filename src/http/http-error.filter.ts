@@ -7,6 +7,7 @@ import { OAuthError } from '../oauth/protocol/oauth.errors.js';
 import type { FieldError } from '../common/http-problem.exception.js';
 import { HttpProblemException } from '../common/http-problem.exception.js';
 import { databaseUnavailableCause } from '../database/unavailable.js';
+import { errorPage, sendPage } from '../browser/pages.js';
 import { recordDependencyFailure } from '../logging/dependency-failure.js';
 
 export interface ErrorResponse {
@@ -124,6 +125,15 @@ export function sendError(
 ): void {
   const path = request.url.split('?', 1)[0];
   void reply.status(error.status).headers(error.headers);
+  if (request.routeOptions?.config?.errorFormat === 'html') {
+    const title = STATUS_CODES[error.status] ?? 'Error';
+    sendPage(reply, errorPage(title, error.detail), {
+      title,
+      status: error.status,
+      headers: error.headers,
+    });
+    return;
+  }
   if (request.routeOptions?.config?.errorFormat === 'oauth') {
     // RFC 6749 §5.1 asks no-store of token responses; an error is one too.
     void reply

@@ -22,6 +22,7 @@ import {
   redirectToClient,
   sendAuthorizationErrorPage,
 } from './authorization-responses.js';
+import { HtmlErrorPages } from '../../browser/html-error-pages.decorator.js';
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, §4.1), for browsers: HTML
@@ -45,6 +46,7 @@ export class AuthorizeController {
   }
 
   /** Start a sign-in: the login page if needed, consent if needed, then back to the client with a code. */
+  @HtmlErrorPages()
   @Get('authorize')
   async authorize(
     @Req() request: FastifyRequest,
@@ -61,6 +63,7 @@ export class AuthorizeController {
   }
 
   /** The consent form's answer: the same authorization request, and the person's decision. */
+  @HtmlErrorPages()
   @Post('authorize')
   async consent(
     @Req() request: FastifyRequest,

@@ -29,6 +29,7 @@ import { AuthorizationRequests } from './authorization-request.js';
 import { originOf } from './authorization-responses.js';
 import type { LoginFormRequest, LoginRefusal } from './login-form.guard.js';
 import { LoginFormGuard } from './login-form.guard.js';
+import { HtmlErrorPages } from '../../browser/html-error-pages.decorator.js';
 
 /** Where a sign-in without a `return` ends: the page saying who is signed in. */
 const HOME = '/login';
@@ -96,6 +97,7 @@ export class LoginController {
   }
 
   /** The login form, or, for a browser already signed in, where it was going. */
+  @HtmlErrorPages()
   @Get('login')
   async loginForm(
     @Req() request: FastifyRequest,
@@ -127,6 +129,7 @@ export class LoginController {
   }
 
   /** Sign in: the password is checked by the local strategy, then the browser gets a new session. */
+  @HtmlErrorPages()
   @Post('login')
   @RateLimit('token')
   @UseGuards(LoginFormGuard)
@@ -160,6 +163,7 @@ export class LoginController {
   }
 
   /** Sign out of this browser (the tokens apps hold are theirs to revoke). */
+  @HtmlErrorPages()
   @Post('logout')
   async logout(
     @Req() request: FastifyRequest,

@@ -20,6 +20,7 @@ import type {
   PendingDeviceAuthorization,
 } from './device-flow.service.js';
 import { DeviceFlow } from './device-flow.service.js';
+import { HtmlErrorPages } from '../../browser/html-error-pages.decorator.js';
 
 const NO_SUCH_CODE =
   'That code is not valid, or it expired. Check the code your device shows, or start again there.';
@@ -40,6 +41,7 @@ export class DevicePageController {
     private readonly deviceFlow: DeviceFlow,
   ) {}
 
+  @HtmlErrorPages()
   @Get()
   async codeForm(
     @Req() request: FastifyRequest,
@@ -61,6 +63,7 @@ export class DevicePageController {
     );
   }
 
+  @HtmlErrorPages()
   @Post()
   @RateLimit('token')
   async enterCode(
@@ -91,6 +94,7 @@ export class DevicePageController {
     );
   }
 
+  @HtmlErrorPages()
   @Post('decision')
   @RateLimit('token')
   async decide(

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiResponse } from '@nestjs/swagger';
+import type {} from '../../common/error-format.js';
 import { OAuthErrorDto } from './oauth-error.dto.js';
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -11,13 +12,6 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'temporarily_unavailable: too many requests from this address, too many failed logins for this username (or device), or too many failed client authentications from this address or as this client; `Retry-After` gives the seconds to wait.',
   503: 'temporarily_unavailable: the database is unavailable; `Retry-After` gives the seconds to wait.',
 };
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** How the route's errors are written: RFC 6749 §5.2 bodies, or RFC 9457 problem details when unset. */
-    errorFormat?: 'oauth';
-  }
-}
 
 /**
  * Makes an endpoint's errors RFC 6749 §5.2 bodies and documents them: one
