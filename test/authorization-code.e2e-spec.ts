@@ -507,6 +507,59 @@ describe('the authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1)
       expect(rows.map((row) => row.id)).not.toContain(code);
       expect(JSON.stringify(rows)).not.toContain(code);
     });
+
+    it('refuses a code for an API that let the client out since the sign-in (invalid_grant), without spending it', async () => {
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set('Authorization', `Bearer ${apps.adminToken}`)
+          .send({
+            identifier: 'https://orders.example.test',
+            name: 'Orders API',
+            scopes: [
+              { name: 'orders:read', description: 'x', roles: ['user'] },
+            ],
+          })
+          .expect(201)
+      ).body as { id: string };
+      const access = `/resource-servers/${api.id}/clients/${apps.web.id}`;
+      const letIn = () =>
+        testApp
+          .http()
+          .put(access)
+          .set('Authorization', `Bearer ${apps.adminToken}`)
+          .send({ scopes: ['orders:read'] })
+          .expect(200);
+      await letIn();
+      const browser = new TestBrowser(testApp);
+      const { code, verifier } = await codeFor(
+        browser,
+        apps.web,
+        WEB_REDIRECT,
+        {
+          resource: 'https://orders.example.test',
+        },
+      );
+      await testApp
+        .http()
+        .delete(access)
+        .set('Authorization', `Bearer ${apps.adminToken}`)
+        .expect(204);
+      const form = {
+        code,
+        redirect_uri: WEB_REDIRECT,
+        code_verifier: verifier,
+      };
+      const refused = await redeem(form, apps.web);
+      expectOAuthError(refused, 400, 'invalid_grant');
+      expect(refused.body.error_description).toBe(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+      await letIn();
+      const tokens = await redeem(form, apps.web).expect(200);
+      expect(tokens.body.scope).toBe('orders:read');
+    });
   });
 
   describe('consent for a third-party client', () => {

@@ -247,6 +247,54 @@ describe('the device flow for command-line tools (RFC 8628)', () => {
       ).rejects.toMatchObject({ error: 'invalid_scope' });
     });
 
+    it('refuses the tokens once the API let the client out since the approval (invalid_grant), without spending the code', async () => {
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const admin = () => ({ Authorization: `Bearer ${adminToken}` });
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set(admin())
+          .send({
+            identifier: 'https://builds.example.test',
+            name: 'Builds API',
+            scopes: [
+              { name: 'builds:read', description: 'x', roles: ['user'] },
+            ],
+          })
+          .expect(201)
+      ).body as { id: string };
+      const access = `/resource-servers/${api.id}/clients/${cli.id}`;
+      const letIn = () =>
+        testApp
+          .http()
+          .put(access)
+          .set(admin())
+          .send({ scopes: ['builds:read'] })
+          .expect(200);
+      await letIn();
+      const authorization = await started({
+        resource: 'https://builds.example.test',
+      });
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).toBe(true);
+      await testApp.http().delete(access).set(admin()).expect(204);
+      const refused = await poll(authorization.device_code);
+      expectOAuthError(refused, 400, 'invalid_grant');
+      expect(refused.body.error_description).toBe(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+      await letIn();
+      waitInterval(authorization);
+      const tokens = await poll(authorization.device_code).expect(200);
+      expect(tokens.body.scope).toBe('builds:read');
+    });
+
     it('reads the user code as a person types it: any case, spaces and dashes', async () => {
       const authorization = await started();
       const typed = ` ${authorization.user_code.toLowerCase().replace('-', ' ')} `;

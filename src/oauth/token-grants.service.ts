@@ -234,8 +234,8 @@ export class TokenGrantsService {
 
   /**
    * What a refresh's access token carries. By default the session's own
-   * audience and scopes (narrowed by `scope` and by the user's roles
-   * today); with `resource` naming another API, RFC 8707 §2.2, that API's
+   * audience and scopes (narrowed by `scope`, by the user's roles today and
+   * by what the audience lets the client have today); with `resource` naming another API, RFC 8707 §2.2, that API's
    * scopes which the user's roles and the session's client allow.
    */
   private async refreshedGrant(
@@ -250,11 +250,17 @@ export class TokenGrantsService {
       own !== null &&
       resources.every((resource) => resource === own.identifier)
     ) {
+      // The API may have let the client out, or narrowed it, since the login.
+      const { clientScopes } = await allowanceSinceLogin(
+        this.audiences,
+        own,
+        client,
+      );
       return {
         audience: own,
         scopes: grantScopes(
           requestedScope,
-          sessionScopesFor(session, user, own),
+          narrowScopes(sessionScopesFor(session, user, own), clientScopes),
           own,
         ),
       };
@@ -377,6 +383,29 @@ export function sessionScopesFor(
     session.scope.split(' ').filter(Boolean),
     audience.scopesForRoles(user.roles),
   );
+}
+
+/**
+ * What a client may still have at the audience a user signed in to through
+ * it, for a refresh, a device code or an authorization code: the API may
+ * have let the client out (DELETE or PUT /resource-servers/{id}/clients/…)
+ * since. Refused, the grant is `invalid_grant` (RFC 6749 §5.2: the grant
+ * was issued to a client that may no longer use it there).
+ */
+export async function allowanceSinceLogin(
+  audiences: TokenAudiences,
+  audience: TokenAudience,
+  client: AuthenticatedClient,
+): Promise<Omit<TokenTarget, 'audience'>> {
+  try {
+    return await audiences.allowanceAt(audience, client);
+  } catch (refusal) {
+    if (refusal instanceof InvalidTarget)
+      throw new InvalidGrant(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+    throw refusal;
+  }
 }
 
 /**

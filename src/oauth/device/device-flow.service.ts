@@ -27,6 +27,7 @@ import type { TokenRequest } from '../protocol/token-request.js';
 import type { TokenResponseDto } from '../protocol/token-response.dto.js';
 import { TokenAudiences } from '../token-audiences.service.js';
 import {
+  allowanceSinceLogin,
   confirmationBy,
   grantScopes,
   requireGrantType,
@@ -250,6 +251,19 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
         'The user has not approved the request yet.',
       );
 
+    const audience = await this.audiences.ofResource(found.resource);
+    if (audience === null)
+      throw new DeviceFlowError(
+        'access_denied',
+        'The API these tokens were for is no longer registered.',
+      );
+    // The API may have let the client out, or narrowed it, since the approval.
+    const { clientScopes } = await allowanceSinceLogin(
+      this.audiences,
+      audience,
+      client,
+    );
+
     // Approved: one poll wins the tokens, whichever instance it reaches.
     const { affected } = await repository.update(
       { id: found.id, status: 'approved' },
@@ -268,15 +282,12 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
         'access_denied',
         'The account that approved is no longer signed in there: start again.',
       );
-    const audience = await this.audiences.ofResource(found.resource);
-    if (audience === null)
-      throw new DeviceFlowError(
-        'access_denied',
-        'The API these tokens were for is no longer registered.',
-      );
     const scopes = narrowScopes(
-      (found.grantedScope ?? '').split(' ').filter(Boolean),
-      audience.scopesForRoles(user.roles),
+      narrowScopes(
+        (found.grantedScope ?? '').split(' ').filter(Boolean),
+        audience.scopesForRoles(user.roles),
+      ),
+      clientScopes,
     );
     const started = await this.logins.start(
       user,
