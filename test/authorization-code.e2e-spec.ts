@@ -562,6 +562,38 @@ describe('the authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1)
     });
   });
 
+  describe('refreshing a session from a code (RFC 8707 §2.2)', () => {
+    it('stays within the API the user signed in for: another resource is invalid_target, the token not spent', async () => {
+      const browser = new TestBrowser(testApp);
+      const { code, verifier } = await codeFor(browser, apps.web, WEB_REDIRECT);
+      const tokens = (
+        await redeem(
+          { code, redirect_uri: WEB_REDIRECT, code_verifier: verifier },
+          apps.web,
+        ).expect(200)
+      ).body as { refresh_token: string; scope: string };
+      const refreshAt = (resource?: string) =>
+        testApp
+          .http()
+          .post('/auth/token')
+          .auth(apps.web.id, apps.web.clientSecret!)
+          .type('form')
+          .send({
+            grant_type: 'refresh_token',
+            refresh_token: tokens.refresh_token,
+            ...(resource === undefined ? {} : { resource }),
+          });
+      // The orders API of an earlier test lets this client in; the refusal does not depend on it.
+      const refused = await refreshAt('https://orders.example.test');
+      expectOAuthError(refused, 400, 'invalid_target');
+      expect(refused.body.error_description).toBe(
+        'This session was granted for one API: sign in again for another.',
+      );
+      const next = await refreshAt().expect(200);
+      expect(next.body.scope).toBe(tokens.scope);
+    });
+  });
+
   describe('consent for a third-party client', () => {
     it('is asked, in words, then remembered, listed, and asked again once revoked', async () => {
       const browser = new TestBrowser(testApp);

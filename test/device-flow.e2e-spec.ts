@@ -295,6 +295,55 @@ describe('the device flow for command-line tools (RFC 8628)', () => {
       expect(tokens.body.scope).toBe('builds:read');
     });
 
+    it('refreshes only for the API the user approved (RFC 8707 §2.2: within the original grant), not for another', async () => {
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set('Authorization', `Bearer ${adminToken}`)
+          .send({
+            identifier: 'https://deploys.example.test',
+            name: 'Deploys API',
+            scopes: [{ name: 'deploy', description: 'x', roles: ['user'] }],
+          })
+          .expect(201)
+      ).body as { id: string };
+      await testApp
+        .http()
+        .put(`/resource-servers/${api.id}/clients/${cli.id}`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .send({ scopes: ['deploy'] })
+        .expect(200);
+      const authorization = await started({ scope: 'profile' });
+      await decide(testApp, authorization.user_code, 'alice', 'approve');
+      const tokens = (await poll(authorization.device_code).expect(200))
+        .body as TokenBody;
+      const refreshAt = (resource?: string) =>
+        testApp
+          .http()
+          .post('/auth/token')
+          .auth(cli.id, cli.clientSecret)
+          .type('form')
+          .send({
+            grant_type: 'refresh_token',
+            refresh_token: tokens.refresh_token,
+            ...(resource === undefined ? {} : { resource }),
+          });
+      const refused = await refreshAt('https://deploys.example.test');
+      expectOAuthError(refused, 400, 'invalid_target');
+      expect(refused.body.error_description).toBe(
+        'This session was granted for one API: sign in again for another.',
+      );
+      // Refused before it was spent: the session's own audience still refreshes.
+      const next = await refreshAt().expect(200);
+      expect(next.body.scope).toBe('profile');
+    });
+
     it('reads the user code as a person types it: any case, spaces and dashes', async () => {
       const authorization = await started();
       const typed = ` ${authorization.user_code.toLowerCase().replace('-', ' ')} `;

@@ -5,6 +5,7 @@ import type { ClientGrantType } from '../clients/client.entity.js';
 import type { RefreshFailure } from '../sessions/refresh-token-rotation.service.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
+import type { Session } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { LoginSessions } from '../users/login-sessions.service.js';
 import type { User } from '../users/user.entity.js';
@@ -235,11 +236,14 @@ export class TokenGrantsService {
   /**
    * What a refresh's access token carries. By default the session's own
    * audience and scopes (narrowed by `scope`, by the user's roles today and
-   * by what the audience lets the client have today); with `resource` naming another API, RFC 8707 §2.2, that API's
-   * scopes which the user's roles and the session's client allow.
+   * by what the audience lets the client have today). With `resource`
+   * naming another API (RFC 8707 §2.2), a password grant's session gets
+   * that API's scopes which the user's roles and the session's client
+   * allow; a session from a consent or a device approval does not, as what
+   * the user agreed to was one API's scopes.
    */
   private async refreshedGrant(
-    session: { resource: string | null; scope: string },
+    session: Pick<Session, 'resource' | 'scope' | 'grantType'>,
     user: User,
     client: AuthenticatedClient,
     resources: readonly string[],
@@ -265,6 +269,17 @@ export class TokenGrantsService {
         ),
       };
     }
+    // RFC 6749 §6 and RFC 8707 §2.2: a refresh stays within the original grant. A user
+    // consented to (or approved) one API's scopes, which say nothing of another API's.
+    if (
+      session.grantType === 'authorization_code' ||
+      session.grantType === 'device_code'
+    )
+      throw new InvalidTarget(
+        own === null
+          ? 'The API this session signed in to is no longer registered; log in again.'
+          : 'This session was granted for one API: sign in again for another.',
+      );
     if (resources.length === 0)
       throw new InvalidTarget(
         'The API this session signed in to is no longer registered; name another resource, or log in again.',
