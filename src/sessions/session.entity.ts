@@ -58,8 +58,11 @@ export class Session {
   @Column({ type: 'varchar', length: 32, nullable: true })
   grantType!: SessionGrantType | null;
 
-  /** The scopes granted at login; a refresh may narrow them, never widen. */
-  @Column({ type: 'varchar', length: 512 })
+  /**
+   * The scopes granted at login; a refresh may narrow them, never widen.
+   * Text: an API may define many long scopes.
+   */
+  @Column({ type: 'text' })
   scope!: string;
 
   @Column({ type: 'varchar', length: 512, nullable: true })

@@ -125,8 +125,13 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
   ): Promise<DeviceAuthorizationResponse> {
     requireGrantType(client, DEVICE_CODE_GRANT_TYPE);
     const target = await this.audiences.target(form.resource, client);
-    if (form.scope !== undefined)
-      grantScopes(form.scope, target.clientScopes, target.audience);
+    // Kept as checked: each scope once, single spaces (RFC 6749 §3.3).
+    const requestedScope =
+      form.scope === undefined
+        ? null
+        : grantScopes(form.scope, target.clientScopes, target.audience).join(
+            ' ',
+          );
     const deviceCode = randomBytes(32).toString('base64url');
     const now = Date.now();
     for (let attempt = 0; ; attempt++) {
@@ -136,7 +141,7 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
           deviceCodeHash: hashSecret(deviceCode),
           userCode,
           clientId: client.clientId,
-          requestedScope: form.scope ?? null,
+          requestedScope,
           resource: target.audience.resourceServer?.identifier ?? null,
           status: 'pending',
           userId: null,
