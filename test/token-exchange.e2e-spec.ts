@@ -394,6 +394,26 @@ describe('token exchange for call chains (RFC 8693)', () => {
     });
   });
 
+  describe('revoking an exchanged token (RFC 7009)', () => {
+    it("answers 200 and ends no session: alice's refresh at the public client still works", async () => {
+      const subject = await storefrontLogin();
+      const exchanged = (
+        await exchange(storefront, subject.access_token).expect(200)
+      ).body.access_token as string;
+      await testApp
+        .http()
+        .post('/auth/revoke')
+        .auth(storefront.id, storefront.clientSecret)
+        .type('form')
+        .send({ token: exchanged })
+        .expect(200);
+      await token(null, {
+        grant_type: 'refresh_token',
+        refresh_token: subject.refresh_token,
+      }).expect(200);
+    });
+  });
+
   describe('the policy', () => {
     it('refuses a client the target API has not let exchange (invalid_target)', async () => {
       const subject = await storefrontLogin();
