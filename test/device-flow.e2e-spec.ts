@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
+import { DeviceAuthorization } from '../src/oauth/device/device-authorization.entity.js';
 import { DeviceFlow } from '../src/oauth/device/device-flow.service.js';
 import type { DeviceAuthorizationResponse } from '../src/oauth/device/device-flow.service.js';
 import { UsersService } from '../src/users/users.service.js';
@@ -189,6 +191,48 @@ describe('the device flow for command-line tools (RFC 8628)', () => {
         400,
         'invalid_grant',
       );
+    });
+
+    it('lengthens the interval once for each of two polls too soon that race (§3.5)', async () => {
+      const authorization = await started();
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'authorization_pending',
+      );
+      // Both polls read the authorization before either writes, as two
+      // instances may: each read waits for the other.
+      const repository = testApp.app
+        .get(DataSource)
+        .getRepository(DeviceAuthorization);
+      const read = repository.findOneBy.bind(repository);
+      let reads = 0;
+      let bothRead: () => void = () => undefined;
+      const barrier = new Promise<void>((resolve) => (bothRead = resolve));
+      const spy = jest
+        .spyOn(repository, 'findOneBy')
+        .mockImplementation(async (where) => {
+          const found = await read(where);
+          if (++reads === 2) bothRead();
+          await barrier;
+          return found;
+        });
+      const racing = await Promise.all([
+        poll(authorization.device_code),
+        poll(authorization.device_code),
+      ]).finally(() => spy.mockRestore());
+      for (const response of racing)
+        expectOAuthError(response, 400, 'slow_down');
+      expect(
+        racing.map((response) => response.body.error_description as string),
+      ).toContain('Poll at most every 15 seconds.');
+      const stored = await testApp.app
+        .get(DataSource)
+        .getRepository(DeviceAuthorization)
+        .findOneByOrFail({
+          userCode: authorization.user_code.replace('-', ''),
+        });
+      expect(stored.pollInterval).toBe(15);
     });
 
     it('answers access_denied once the user refused', async () => {

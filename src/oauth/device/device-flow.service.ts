@@ -338,16 +338,23 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
       { lastPolledAt: new Date(now) },
     );
     if (affected === 1) return;
+    // Added in the UPDATE, not from the row read before: two polls racing
+    // (on two instances) each lengthen the interval, none overwrites the other.
+    const column = this.dataSource.driver.escape('pollInterval');
     await repository.update(
       { id: found.id },
       {
-        pollInterval: found.pollInterval + SLOW_DOWN_STEP_S,
+        pollInterval: () => `${column} + ${SLOW_DOWN_STEP_S}`,
         lastPolledAt: new Date(now),
       },
     );
+    const { pollInterval } = await repository.findOneOrFail({
+      select: { id: true, pollInterval: true },
+      where: { id: found.id },
+    });
     throw new DeviceFlowError(
       'slow_down',
-      `Poll at most every ${found.pollInterval + SLOW_DOWN_STEP_S} seconds.`,
+      `Poll at most every ${pollInterval} seconds.`,
     );
   }
 
