@@ -507,6 +507,91 @@ describe('the authorization code flow (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1)
       expect(rows.map((row) => row.id)).not.toContain(code);
       expect(JSON.stringify(rows)).not.toContain(code);
     });
+
+    it('refuses a code for an API that let the client out since the sign-in (invalid_grant), without spending it', async () => {
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set('Authorization', `Bearer ${apps.adminToken}`)
+          .send({
+            identifier: 'https://orders.example.test',
+            name: 'Orders API',
+            scopes: [
+              { name: 'orders:read', description: 'x', roles: ['user'] },
+            ],
+          })
+          .expect(201)
+      ).body as { id: string };
+      const access = `/resource-servers/${api.id}/clients/${apps.web.id}`;
+      const letIn = () =>
+        testApp
+          .http()
+          .put(access)
+          .set('Authorization', `Bearer ${apps.adminToken}`)
+          .send({ scopes: ['orders:read'] })
+          .expect(200);
+      await letIn();
+      const browser = new TestBrowser(testApp);
+      const { code, verifier } = await codeFor(
+        browser,
+        apps.web,
+        WEB_REDIRECT,
+        {
+          resource: 'https://orders.example.test',
+        },
+      );
+      await testApp
+        .http()
+        .delete(access)
+        .set('Authorization', `Bearer ${apps.adminToken}`)
+        .expect(204);
+      const form = {
+        code,
+        redirect_uri: WEB_REDIRECT,
+        code_verifier: verifier,
+      };
+      const refused = await redeem(form, apps.web);
+      expectOAuthError(refused, 400, 'invalid_grant');
+      expect(refused.body.error_description).toBe(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+      await letIn();
+      const tokens = await redeem(form, apps.web).expect(200);
+      expect(tokens.body.scope).toBe('orders:read');
+    });
+  });
+
+  describe('refreshing a session from a code (RFC 8707 §2.2)', () => {
+    it('stays within the API the user signed in for: another resource is invalid_target, the token not spent', async () => {
+      const browser = new TestBrowser(testApp);
+      const { code, verifier } = await codeFor(browser, apps.web, WEB_REDIRECT);
+      const tokens = (
+        await redeem(
+          { code, redirect_uri: WEB_REDIRECT, code_verifier: verifier },
+          apps.web,
+        ).expect(200)
+      ).body as { refresh_token: string; scope: string };
+      const refreshAt = (resource?: string) =>
+        testApp
+          .http()
+          .post('/auth/token')
+          .auth(apps.web.id, apps.web.clientSecret!)
+          .type('form')
+          .send({
+            grant_type: 'refresh_token',
+            refresh_token: tokens.refresh_token,
+            ...(resource === undefined ? {} : { resource }),
+          });
+      // The orders API of an earlier test lets this client in; the refusal does not depend on it.
+      const refused = await refreshAt('https://orders.example.test');
+      expectOAuthError(refused, 400, 'invalid_target');
+      expect(refused.body.error_description).toBe(
+        'This session was granted for one API: sign in again for another.',
+      );
+      const next = await refreshAt().expect(200);
+      expect(next.body.scope).toBe(tokens.scope);
+    });
   });
 
   describe('consent for a third-party client', () => {

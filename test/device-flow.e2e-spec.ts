@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
+import { DeviceAuthorization } from '../src/oauth/device/device-authorization.entity.js';
 import { DeviceFlow } from '../src/oauth/device/device-flow.service.js';
 import type { DeviceAuthorizationResponse } from '../src/oauth/device/device-flow.service.js';
 import { UsersService } from '../src/users/users.service.js';
@@ -191,6 +193,48 @@ describe('the device flow for command-line tools (RFC 8628)', () => {
       );
     });
 
+    it('lengthens the interval once for each of two polls too soon that race (§3.5)', async () => {
+      const authorization = await started();
+      expectOAuthError(
+        await poll(authorization.device_code),
+        400,
+        'authorization_pending',
+      );
+      // Both polls read the authorization before either writes, as two
+      // instances may: each read waits for the other.
+      const repository = testApp.app
+        .get(DataSource)
+        .getRepository(DeviceAuthorization);
+      const read = repository.findOneBy.bind(repository);
+      let reads = 0;
+      let bothRead: () => void = () => undefined;
+      const barrier = new Promise<void>((resolve) => (bothRead = resolve));
+      const spy = jest
+        .spyOn(repository, 'findOneBy')
+        .mockImplementation(async (where) => {
+          const found = await read(where);
+          if (++reads === 2) bothRead();
+          await barrier;
+          return found;
+        });
+      const racing = await Promise.all([
+        poll(authorization.device_code),
+        poll(authorization.device_code),
+      ]).finally(() => spy.mockRestore());
+      for (const response of racing)
+        expectOAuthError(response, 400, 'slow_down');
+      expect(
+        racing.map((response) => response.body.error_description as string),
+      ).toContain('Poll at most every 15 seconds.');
+      const stored = await testApp.app
+        .get(DataSource)
+        .getRepository(DeviceAuthorization)
+        .findOneByOrFail({
+          userCode: authorization.user_code.replace('-', ''),
+        });
+      expect(stored.pollInterval).toBe(15);
+    });
+
     it('answers access_denied once the user refused', async () => {
       const authorization = await started();
       expect(
@@ -245,6 +289,103 @@ describe('the device flow for command-line tools (RFC 8628)', () => {
       await expect(
         decide(testApp, authorization.user_code, 'alice', 'approve'),
       ).rejects.toMatchObject({ error: 'invalid_scope' });
+    });
+
+    it('refuses the tokens once the API let the client out since the approval (invalid_grant), without spending the code', async () => {
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const admin = () => ({ Authorization: `Bearer ${adminToken}` });
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set(admin())
+          .send({
+            identifier: 'https://builds.example.test',
+            name: 'Builds API',
+            scopes: [
+              { name: 'builds:read', description: 'x', roles: ['user'] },
+            ],
+          })
+          .expect(201)
+      ).body as { id: string };
+      const access = `/resource-servers/${api.id}/clients/${cli.id}`;
+      const letIn = () =>
+        testApp
+          .http()
+          .put(access)
+          .set(admin())
+          .send({ scopes: ['builds:read'] })
+          .expect(200);
+      await letIn();
+      const authorization = await started({
+        resource: 'https://builds.example.test',
+      });
+      expect(
+        await decide(testApp, authorization.user_code, 'alice', 'approve'),
+      ).toBe(true);
+      await testApp.http().delete(access).set(admin()).expect(204);
+      const refused = await poll(authorization.device_code);
+      expectOAuthError(refused, 400, 'invalid_grant');
+      expect(refused.body.error_description).toBe(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+      await letIn();
+      waitInterval(authorization);
+      const tokens = await poll(authorization.device_code).expect(200);
+      expect(tokens.body.scope).toBe('builds:read');
+    });
+
+    it('refreshes only for the API the user approved (RFC 8707 §2.2: within the original grant), not for another', async () => {
+      const adminToken = await passwordGrant(
+        testApp,
+        ADMIN.username,
+        ADMIN.password,
+      );
+      const api = (
+        await testApp
+          .http()
+          .post('/resource-servers')
+          .set('Authorization', `Bearer ${adminToken}`)
+          .send({
+            identifier: 'https://deploys.example.test',
+            name: 'Deploys API',
+            scopes: [{ name: 'deploy', description: 'x', roles: ['user'] }],
+          })
+          .expect(201)
+      ).body as { id: string };
+      await testApp
+        .http()
+        .put(`/resource-servers/${api.id}/clients/${cli.id}`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .send({ scopes: ['deploy'] })
+        .expect(200);
+      const authorization = await started({ scope: 'profile' });
+      await decide(testApp, authorization.user_code, 'alice', 'approve');
+      const tokens = (await poll(authorization.device_code).expect(200))
+        .body as TokenBody;
+      const refreshAt = (resource?: string) =>
+        testApp
+          .http()
+          .post('/auth/token')
+          .auth(cli.id, cli.clientSecret)
+          .type('form')
+          .send({
+            grant_type: 'refresh_token',
+            refresh_token: tokens.refresh_token,
+            ...(resource === undefined ? {} : { resource }),
+          });
+      const refused = await refreshAt('https://deploys.example.test');
+      expectOAuthError(refused, 400, 'invalid_target');
+      expect(refused.body.error_description).toBe(
+        'This session was granted for one API: sign in again for another.',
+      );
+      // Refused before it was spent: the session's own audience still refreshes.
+      const next = await refreshAt().expect(200);
+      expect(next.body.scope).toBe('profile');
     });
 
     it('reads the user code as a person types it: any case, spaces and dashes', async () => {

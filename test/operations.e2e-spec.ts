@@ -73,7 +73,8 @@ describe('operations', () => {
     // privateKey may be NULL; 1764748800000: login devices indexed by user and
     // expiry; 1764835200000: a client's secretHash may be NULL, its jwks, and
     // the used client assertions' jtis; 1765008000000: a session's DPoP key,
-    // a client's dpopBoundAccessTokens, and the used DPoP proofs' jtis).
+    // a client's dpopBoundAccessTokens, and the used DPoP proofs' jtis;
+    // 1765267200000: a session's scope as text).
     onSqlite(
       'on SQLite is exactly what the migrations built before PostgreSQL support',
       async () => {

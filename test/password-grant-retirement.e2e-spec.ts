@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { ClientsService } from '../src/clients/clients.service.js';
 import { expectOAuthError } from './utils/expectations.js';
 import {
@@ -30,6 +32,37 @@ describe('PASSWORD_GRANT=disabled', () => {
       400,
       'unsupported_grant_type',
     );
+  });
+
+  it('records the refusals as login.failed, grant_disabled: one row per client and window however many, with attempts', async () => {
+    // A client of its own, so that the other tests' refusals count elsewhere.
+    const { client, clientSecret } = await testApp.app
+      .get(ClientsService)
+      .create(
+        { name: 'legacy', allowedScopes: [], allowedGrantTypes: ['password'] },
+        {},
+      );
+    for (let attempt = 0; attempt < 3; attempt++)
+      expectOAuthError(
+        await tokenRequest({
+          grant_type: 'password',
+          username: 'bob',
+          password: 'x',
+        }).auth(client.id, clientSecret!),
+        400,
+        'unsupported_grant_type',
+      );
+    const rows = await testApp.app
+      .get(DataSource)
+      .getRepository(AuditEvent)
+      .findBy({ type: 'login.failed', clientId: client.id });
+    expect(rows).toEqual([
+      expect.objectContaining({
+        clientId: client.id,
+        username: 'bob',
+        details: { reason: 'grant_disabled', attempts: 2 },
+      }),
+    ]);
   });
 
   it('leaves password out of the RFC 8414 grant_types_supported', async () => {

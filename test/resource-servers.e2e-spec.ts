@@ -587,6 +587,77 @@ describe('APIs as resource servers (RFC 8707 resource indicators)', () => {
     });
   });
 
+  describe("letting a client out of an API ends its users' access there", () => {
+    /** An app people sign in to, which calls the billing API for them. */
+    const billingApp = async () => {
+      const app = await createClientAs(testApp, adminToken, {
+        name: 'billing-app',
+        allowedScopes: [],
+        allowedGrantTypes: ['password', 'refresh_token'],
+      });
+      await allow(billing, app, ['invoices:read', 'invoices:write']).expect(
+        200,
+      );
+      return app;
+    };
+    const adminLogin = async (app: CreatedClient) =>
+      (
+        await tokenRequest(
+          {
+            grant_type: 'password',
+            username: ADMIN.username,
+            password: ADMIN.password,
+          },
+          [BILLING],
+          app,
+        ).expect(200)
+      ).body as TokenBody;
+    const refreshAt = (app: CreatedClient, refreshToken: string) =>
+      tokenRequest(
+        { grant_type: 'refresh_token', refresh_token: refreshToken },
+        [],
+        app,
+      );
+
+    it('narrowed (PUT), a refresh and the tokens it holds carry only what the API still lets the client have', async () => {
+      const app = await billingApp();
+      const first = await adminLogin(app);
+      expect(first.scope).toBe('invoices:read invoices:write');
+      await allow(billing, app, ['invoices:read']).expect(200);
+      expect((await introspect(first.access_token)).body).toMatchObject({
+        active: true,
+        scope: 'invoices:read',
+      });
+      const next = (await refreshAt(app, first.refresh_token).expect(200))
+        .body as TokenBody;
+      expect(next.scope).toBe('invoices:read');
+      expect(decodeJwt(next.access_token).scope).toBe('invoices:read');
+    });
+
+    it('let out (DELETE), a refresh is refused without spending the token, and the tokens it holds are inactive', async () => {
+      const app = await billingApp();
+      const first = await adminLogin(app);
+      await testApp
+        .http()
+        .delete(`/resource-servers/${billing.id}/clients/${app.id}`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(204);
+      expect((await introspect(first.access_token)).body).toEqual({
+        active: false,
+      });
+      const refused = await refreshAt(app, first.refresh_token);
+      expectOAuthError(refused, 400, 'invalid_grant');
+      expect(refused.body.error_description).toBe(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+      // Let in again, the same refresh token still works: it was not spent.
+      await allow(billing, app, ['invoices:read']).expect(200);
+      const next = (await refreshAt(app, first.refresh_token).expect(200))
+        .body as TokenBody;
+      expect(next.scope).toBe('invoices:read');
+    });
+  });
+
   describe('deleting a client', () => {
     it('deletes what let it call an API: it is no longer listed there', async () => {
       const doomed = await createClientAs(testApp, adminToken, {

@@ -340,6 +340,80 @@ describe('token exchange for call chains (RFC 8693)', () => {
     });
   });
 
+  describe('the exchanging client', () => {
+    /** A client that may exchange storefront tokens for billing ones, delegating or impersonating. */
+    const newExchanger = async (name: string, impersonation = false) => {
+      const client = await createClientAs(testApp, adminToken, {
+        name,
+        allowedScopes: [],
+        allowedGrantTypes: [TOKEN_EXCHANGE],
+      });
+      await allow(BILLING, client, {
+        scopes: ['invoices:read'],
+        exchangeFrom: [STOREFRONT],
+        impersonation,
+      }).expect(200);
+      return client;
+    };
+    const exchangedBy = async (client: CreatedClient) => {
+      const subject = await storefrontLogin();
+      return (await exchange(client, subject.access_token).expect(200)).body
+        .access_token as string;
+    };
+
+    it.each([
+      ['delegated (act)', false],
+      ['impersonated (no act)', true],
+    ])(
+      'once the API no longer lets it exchange, what it exchanged is inactive: %s',
+      async (_case, impersonation) => {
+        const client = await newExchanger(
+          `exchanger-${String(impersonation)}`,
+          impersonation,
+        );
+        const exchanged = await exchangedBy(client);
+        expect(await introspect(exchanged)).toMatchObject({ active: true });
+        // Still let in for its own tokens, but no longer to exchange.
+        await allow(BILLING, client, {
+          scopes: ['invoices:read'],
+          exchangeFrom: [],
+        }).expect(200);
+        expect(await introspect(exchanged)).toEqual({ active: false });
+      },
+    );
+
+    it('once deleted, what it exchanged is inactive', async () => {
+      const client = await newExchanger('short-lived-exchanger', true);
+      const exchanged = await exchangedBy(client);
+      await testApp
+        .http()
+        .delete(`/clients/${client.id}`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(204);
+      expect(await introspect(exchanged)).toEqual({ active: false });
+    });
+  });
+
+  describe('revoking an exchanged token (RFC 7009)', () => {
+    it("answers 200 and ends no session: alice's refresh at the public client still works", async () => {
+      const subject = await storefrontLogin();
+      const exchanged = (
+        await exchange(storefront, subject.access_token).expect(200)
+      ).body.access_token as string;
+      await testApp
+        .http()
+        .post('/auth/revoke')
+        .auth(storefront.id, storefront.clientSecret)
+        .type('form')
+        .send({ token: exchanged })
+        .expect(200);
+      await token(null, {
+        grant_type: 'refresh_token',
+        refresh_token: subject.refresh_token,
+      }).expect(200);
+    });
+  });
+
   describe('the policy', () => {
     it('refuses a client the target API has not let exchange (invalid_target)', async () => {
       const subject = await storefrontLogin();

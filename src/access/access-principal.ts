@@ -50,6 +50,11 @@ export interface AccessPrincipal {
   /** The token's scopes still allowed to its holder today. */
   scopes: readonly string[];
   sessionId: string | null;
+  /**
+   * A user's token that a client got by token exchange (RFC 8693): its
+   * client is not the one the user signed in to.
+   */
+  exchanged: boolean;
   claims: AccessTokenClaims;
 }
 

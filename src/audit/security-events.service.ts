@@ -41,7 +41,9 @@ export type LoginFailure =
   /** Refused before the password was checked: the username must wait (LoginBackoff). */
   | 'too_many_attempts'
   /** The password was right, but the user's roles do not allow the scope asked for. */
-  | 'scope_not_allowed';
+  | 'scope_not_allowed'
+  /** PASSWORD_GRANT=disabled: refused before the password was checked. */
+  | 'grant_disabled';
 
 /**
  * The one seam through which security events leave a trace: the audit row
@@ -184,6 +186,30 @@ export class SecurityEvents {
       },
       actor,
       attempt.bucket,
+    );
+  }
+
+  /**
+   * A password grant refused because PASSWORD_GRANT=disabled, before its
+   * password was checked: a client still sending them may loop, so one row
+   * per client and window, with `attempts`.
+   */
+  loginDisabled(
+    attempt: { username: string | undefined; clientId: string },
+    actor: Actor,
+  ): Promise<void> {
+    return this.recordRepeated(
+      {
+        type: 'login.failed',
+        user:
+          attempt.username === undefined
+            ? null
+            : { id: null, username: attempt.username },
+        clientId: attempt.clientId,
+        details: { reason: 'grant_disabled' },
+      },
+      actor,
+      `grant_disabled\0${attempt.clientId}`,
     );
   }
 

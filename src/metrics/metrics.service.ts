@@ -26,6 +26,7 @@ const LOGIN_OUTCOMES = [
   'superseded',
   'too_many_attempts',
   'scope_not_allowed',
+  'grant_disabled',
 ] as const;
 export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
 

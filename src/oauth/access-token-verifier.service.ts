@@ -23,6 +23,7 @@ import { CLOCK_SKEW_MS } from './keys/key-ring.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { narrowScopes } from '../access/scopes.js';
 import { InvalidTarget } from './protocol/oauth.errors.js';
+import { PUBLIC_CLIENT_ID } from './client-authenticator.service.js';
 import { TokenHolderLookup } from './token-holder-lookup.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 import { isActiveSession } from '../sessions/sessions.service.js';
@@ -250,6 +251,7 @@ export class AccessTokenVerifier extends AccessTokenVerification {
           await this.clientScopesAt(audience, client),
         ),
         sessionId: null,
+        exchanged: false,
         claims: fullClaims,
       };
     }
@@ -268,14 +270,68 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     ) {
       throw new RevokedAccessToken('This access token was revoked.');
     }
+    // RFC 8693: a token a client got by exchanging the user's is that client's, in the user's session.
+    const exchanged = claims.act !== undefined || clientId !== session.clientId;
+    const clientScopes = await this.userClientScopesAt(
+      audience,
+      clientId,
+      exchanged,
+      presenter,
+    );
+    const scopes = narrowScopes(
+      tokenScopes,
+      audience.scopesForRoles(user.roles),
+    );
     return {
       user,
       client: null,
       clientId,
-      scopes: narrowScopes(tokenScopes, audience.scopesForRoles(user.roles)),
+      scopes:
+        clientScopes === undefined
+          ? scopes
+          : narrowScopes(scopes, clientScopes),
       sessionId: session.id,
+      exchanged,
       claims: fullClaims,
     };
+  }
+
+  /**
+   * What a user's token may still carry for its client: at an API, what the
+   * API lets a registered client have today (none once it lets the client
+   * out, or, for an exchanged token, stops letting it exchange); at this
+   * service, an exchanged token's client must still be registered. Undefined
+   * when the client does not limit the token: a login's own token at this
+   * service (the bearer path of /users/me, which reads nothing more), or the
+   * unregistered public client's.
+   */
+  private async userClientScopesAt(
+    audience: TokenAudience,
+    clientId: string,
+    exchanged: boolean,
+    presenter: Client | undefined,
+  ): Promise<readonly string[] | undefined> {
+    if (audience.resourceServer === null) {
+      if (!exchanged) return undefined;
+      const client =
+        presenter?.id === clientId
+          ? presenter
+          : await this.clients.findById(clientId);
+      if (client === null)
+        throw new RevokedAccessToken(
+          'The client of this access token is gone.',
+        );
+      return undefined;
+    }
+    if (clientId === PUBLIC_CLIENT_ID && !exchanged) return undefined;
+    const allowance = await this.audiences.allowanceOf(audience, clientId);
+    if (allowance === null)
+      throw new RevokedAccessToken('The API no longer lets this client in.');
+    if (exchanged && allowance.exchangeFrom.length === 0)
+      throw new RevokedAccessToken(
+        'The API no longer lets this client exchange tokens for its own.',
+      );
+    return allowance.scopes;
   }
 
   /** What a client may still have at the audience: its registration here, or what the API lets it have. */

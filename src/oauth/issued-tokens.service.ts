@@ -30,7 +30,9 @@ export class IssuedTokensService {
    * RFC 7009: revoking either token of a session ends the session, so its
    * refresh tokens and access tokens stop working together (§2.1 allows
    * this). A token of another client, unknown or already invalid changes
-   * nothing, and the caller is not told which (§2.2).
+   * nothing, and the caller is not told which (§2.2); nor does an exchanged
+   * token, which lives out its few minutes: its session is the user's with
+   * the upstream client.
    */
   async revoke(
     token: string,
@@ -47,10 +49,13 @@ export class IssuedTokensService {
       return;
     }
     const principal = await this.verifier.verify(token);
+    // An exchanged token (RFC 8693) is the downstream client's, in the user's
+    // session with another client: revoking it must not end that session.
     if (
       principal?.user &&
       principal.sessionId &&
-      principal.clientId === client.clientId
+      principal.clientId === client.clientId &&
+      !principal.exchanged
     ) {
       await this.ender.end(
         principal.user,

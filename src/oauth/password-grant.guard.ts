@@ -1,6 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
+import { requestOrigin } from '../access/actor.js';
+import { SecurityEvents } from '../audit/security-events.service.js';
 import type { User } from '../users/user.entity.js';
 import type { OAuthRequest } from './oauth-client.guard.js';
 import { ConfigService } from '@nestjs/config';
@@ -27,6 +29,7 @@ export class PasswordGrantGuard extends AuthGuard('local') {
   constructor(
     private readonly audiences: TokenAudiences,
     private readonly metrics: MetricsService,
+    private readonly events: SecurityEvents,
     config: ConfigService<AppConfig, true>,
   ) {
     super();
@@ -38,6 +41,13 @@ export class PasswordGrantGuard extends AuthGuard('local') {
     if (request.oauthForm.grant_type !== 'password') return true;
     try {
       if (!this.enabled) {
+        await this.events.loginDisabled(
+          {
+            username: request.oauthForm.username,
+            clientId: request.oauthClient.clientId,
+          },
+          requestOrigin(request),
+        );
         throw new UnsupportedGrantType(
           'The password grant is turned off here (RFC 9700 section 2.4): sign in through the authorization code flow.',
         );

@@ -8,6 +8,7 @@ import { ResourceServersService } from '../resource-servers/resource-servers.ser
 import { scopesForRoles } from '../users/roles.js';
 import type { Role } from '../users/user.entity.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
+import { PUBLIC_CLIENT_ID } from './client-authenticator.service.js';
 import { InvalidTarget } from './protocol/oauth.errors.js';
 
 /** Whom an access token is for: this service itself, or one registered API. */
@@ -111,6 +112,20 @@ export class TokenAudiences {
       );
     }
     return { clientScopes: allowance.scopes, allowance };
+  }
+
+  /**
+   * What an API lets a client have, read for a user's token at the API: null
+   * at this service, for the unregistered public client, or when the API
+   * does not (or no longer) let the client in.
+   */
+  allowanceOf(
+    audience: TokenAudience,
+    clientId: string,
+  ): Promise<ResourceServerClient | null> {
+    return audience.resourceServer === null || clientId === PUBLIC_CLIENT_ID
+      ? Promise.resolve(null)
+      : this.servers.grantFor(audience.resourceServer, clientId);
   }
 
   private async registered(resource: string): Promise<TokenAudience> {

@@ -5,6 +5,7 @@ import type { ClientGrantType } from '../clients/client.entity.js';
 import type { RefreshFailure } from '../sessions/refresh-token-rotation.service.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
 import { SessionEnder } from '../sessions/session-ender.service.js';
+import type { Session } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { LoginSessions } from '../users/login-sessions.service.js';
 import type { User } from '../users/user.entity.js';
@@ -234,12 +235,15 @@ export class TokenGrantsService {
 
   /**
    * What a refresh's access token carries. By default the session's own
-   * audience and scopes (narrowed by `scope` and by the user's roles
-   * today); with `resource` naming another API, RFC 8707 §2.2, that API's
-   * scopes which the user's roles and the session's client allow.
+   * audience and scopes (narrowed by `scope`, by the user's roles today and
+   * by what the audience lets the client have today). With `resource`
+   * naming another API (RFC 8707 §2.2), a password grant's session gets
+   * that API's scopes which the user's roles and the session's client
+   * allow; a session from a consent or a device approval does not, as what
+   * the user agreed to was one API's scopes.
    */
   private async refreshedGrant(
-    session: { resource: string | null; scope: string },
+    session: Pick<Session, 'resource' | 'scope' | 'grantType'>,
     user: User,
     client: AuthenticatedClient,
     resources: readonly string[],
@@ -250,15 +254,32 @@ export class TokenGrantsService {
       own !== null &&
       resources.every((resource) => resource === own.identifier)
     ) {
+      // The API may have let the client out, or narrowed it, since the login.
+      const { clientScopes } = await allowanceSinceLogin(
+        this.audiences,
+        own,
+        client,
+      );
       return {
         audience: own,
         scopes: grantScopes(
           requestedScope,
-          sessionScopesFor(session, user, own),
+          narrowScopes(sessionScopesFor(session, user, own), clientScopes),
           own,
         ),
       };
     }
+    // RFC 6749 §6 and RFC 8707 §2.2: a refresh stays within the original grant. A user
+    // consented to (or approved) one API's scopes, which say nothing of another API's.
+    if (
+      session.grantType === 'authorization_code' ||
+      session.grantType === 'device_code'
+    )
+      throw new InvalidTarget(
+        own === null
+          ? 'The API this session signed in to is no longer registered; log in again.'
+          : 'This session was granted for one API: sign in again for another.',
+      );
     if (resources.length === 0)
       throw new InvalidTarget(
         'The API this session signed in to is no longer registered; name another resource, or log in again.',
@@ -377,6 +398,29 @@ export function sessionScopesFor(
     session.scope.split(' ').filter(Boolean),
     audience.scopesForRoles(user.roles),
   );
+}
+
+/**
+ * What a client may still have at the audience a user signed in to through
+ * it, for a refresh, a device code or an authorization code: the API may
+ * have let the client out (DELETE or PUT /resource-servers/{id}/clients/…)
+ * since. Refused, the grant is `invalid_grant` (RFC 6749 §5.2: the grant
+ * was issued to a client that may no longer use it there).
+ */
+export async function allowanceSinceLogin(
+  audiences: TokenAudiences,
+  audience: TokenAudience,
+  client: AuthenticatedClient,
+): Promise<Omit<TokenTarget, 'audience'>> {
+  try {
+    return await audiences.allowanceAt(audience, client);
+  } catch (refusal) {
+    if (refusal instanceof InvalidTarget)
+      throw new InvalidGrant(
+        'The API this session signed in to no longer lets this client in; log in again.',
+      );
+    throw refusal;
+  }
 }
 
 /**

@@ -11,11 +11,20 @@ import { User } from '../users/user.entity.js';
 /** What a user's access token stands on: its user and the session it was issued in. */
 export interface TokenHolder {
   user: User | null;
-  /** Only what the revocation check reads. */
-  session: Pick<Session, 'id' | 'userId' | 'endedAt' | 'expiresAt'> | null;
+  /** Only what the revocation check reads, and whose login it was (an exchanged token's client is another). */
+  session: Pick<
+    Session,
+    'id' | 'userId' | 'clientId' | 'endedAt' | 'expiresAt'
+  > | null;
 }
 
-const SESSION_COLUMNS = ['id', 'userId', 'endedAt', 'expiresAt'] as const;
+const SESSION_COLUMNS = [
+  'id',
+  'userId',
+  'clientId',
+  'endedAt',
+  'expiresAt',
+] as const;
 const sessionKey = (property: string) => `session_${property}`;
 
 /**

@@ -212,7 +212,7 @@ export class ResourceServersController {
     return ResourceServerClientDto.from(grant);
   }
 
-  /** Stop letting a client ask for this API's tokens (those it holds live until they expire) */
+  /** Stop letting a client ask for this API's tokens (those it holds, its own and its users', stop working at once) */
   @Authenticated('clients:write')
   @Delete(':id/clients/:clientId')
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -7,6 +7,7 @@ import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Session } from './session.entity.js';
+import type { SessionGrantType } from './session.entity.js';
 import type { SessionOwner } from './session-owner.js';
 
 export interface IssuedRefreshToken {
@@ -30,7 +31,7 @@ export interface SessionGrant {
   /** The API (RFC 8707 resource) the scopes belong to; null for this service. */
   resource: string | null;
   /** How the user signed in, as the audit log tells it. */
-  grantType: 'password' | 'authorization_code' | 'device_code';
+  grantType: SessionGrantType;
 }
 
 @Injectable()
@@ -64,6 +65,7 @@ export class SessionStarter {
         userId: owner.id,
         clientId,
         resource: grant.resource,
+        grantType: grant.grantType,
         scope: grant.scopes.join(' '),
         userAgent: context.userAgent?.slice(0, 512) ?? null,
         ipAddress: context.ipAddress?.slice(0, 64) ?? null,

@@ -15,6 +15,10 @@ export type SessionEndReason =
   | 'password_changed'
   | 'user_deactivated';
 
+/** The grant a session started with. */
+export type SessionGrantType =
+  'password' | 'authorization_code' | 'device_code';
+
 /**
  * One login on one device: a family of refresh tokens (RFC 9700 §4.14),
  * each replacing the one before. Ending the session ends all of them and
@@ -45,8 +49,20 @@ export class Session {
   @Column({ type: 'varchar', length: 512, nullable: true })
   resource!: string | null;
 
-  /** The scopes granted at login; a refresh may narrow them, never widen. */
-  @Column({ type: 'varchar', length: 512 })
+  /**
+   * How the session started: a password grant (null for sessions from
+   * before this was kept), or a consent or approval the user gave for one
+   * API's scopes (authorization_code, device_code), which a refresh may not
+   * carry to another API.
+   */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  grantType!: SessionGrantType | null;
+
+  /**
+   * The scopes granted at login; a refresh may narrow them, never widen.
+   * Text: an API may define many long scopes.
+   */
+  @Column({ type: 'text' })
   scope!: string;
 
   @Column({ type: 'varchar', length: 512, nullable: true })

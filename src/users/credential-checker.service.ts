@@ -13,7 +13,10 @@ export type CredentialCheck =
       user: User | null;
       failure: Exclude<
         LoginFailure,
-        'superseded' | 'too_many_attempts' | 'scope_not_allowed'
+        | 'superseded'
+        | 'too_many_attempts'
+        | 'scope_not_allowed'
+        | 'grant_disabled'
       >;
     };
 

@@ -225,7 +225,7 @@ export interface paths {
         /** Let a client ask for this API's tokens, with some of its scopes (replaces what it had) */
         put: operations["allowResourceServerClient"];
         post?: never;
-        /** Stop letting a client ask for this API's tokens (those it holds live until they expire) */
+        /** Stop letting a client ask for this API's tokens (those it holds, its own and its users', stop working at once) */
         delete: operations["disallowResourceServerClient"];
         options?: never;
         head?: never;

@@ -105,10 +105,7 @@ describe('fuzzing the browser pages', () => {
     expect(response.status).toBeLessThan(500);
     expectNoLeak(response);
     if (response.status >= 300 && response.status < 400) {
-      const location = new URL(
-        response.headers.location,
-        TEST_PUBLIC_URL,
-      );
+      const location = new URL(response.headers.location, TEST_PUBLIC_URL);
       // This service's own pages, or the registered client's redirect URI: nowhere else.
       expect([TEST_PUBLIC_URL, ...allowedRedirects]).toContain(location.origin);
       return;

@@ -7,7 +7,9 @@ import { columnTypes } from './column-types.js';
  * clients each lets ask for its tokens (and with which of its scopes), and
  * the API a session's scopes belong to (none: this service itself, as
  * every session before). Deleting an API or a client deletes what joined
- * them, so an API registered again starts with no client allowed.
+ * them, so an API registered again starts with no client allowed. A
+ * session also keeps the grant it started with: one a user consented to for
+ * an API does not refresh into tokens for another.
  */
 export class ResourceServers1764925200000 implements MigrationInterface {
   name = 'ResourceServers1764925200000';
@@ -82,6 +84,16 @@ export class ResourceServers1764925200000 implements MigrationInterface {
         isNullable: true,
       }),
     );
+    // How the session started; null (sessions from before) is the password grant.
+    await queryRunner.addColumn(
+      'sessions',
+      new TableColumn({
+        name: 'grantType',
+        type: 'varchar',
+        length: '32',
+        isNullable: true,
+      }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -90,6 +102,7 @@ export class ResourceServers1764925200000 implements MigrationInterface {
     await queryRunner.query(
       `DELETE FROM ${driver.escape('sessions')} WHERE ${driver.escape('resource')} IS NOT NULL`,
     );
+    await queryRunner.dropColumn('sessions', 'grantType');
     await queryRunner.dropColumn('sessions', 'resource');
     await queryRunner.dropTable('resource_server_clients');
     await queryRunner.dropTable('resource_servers');

@@ -24,8 +24,7 @@ export class DeviceAuthorizations1765094400000 implements MigrationInterface {
           { name: 'clientId', type: 'varchar', length: '64' },
           {
             name: 'requestedScope',
-            type: 'varchar',
-            length: '512',
+            type: 'text',
             isNullable: true,
           },
           {
@@ -38,8 +37,7 @@ export class DeviceAuthorizations1765094400000 implements MigrationInterface {
           { name: 'userId', type: uuid, isNullable: true },
           {
             name: 'grantedScope',
-            type: 'varchar',
-            length: '512',
+            type: 'text',
             isNullable: true,
           },
           { name: 'pollInterval', type: 'integer' },

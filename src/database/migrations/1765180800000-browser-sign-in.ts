@@ -59,7 +59,7 @@ export class BrowserSignIn1765180800000 implements MigrationInterface {
           { name: 'userId', type: uuid },
           { name: 'redirectUri', type: 'varchar', length: '2000' },
           { name: 'codeChallenge', type: 'varchar', length: '128' },
-          { name: 'scope', type: 'varchar', length: '512' },
+          { name: 'scope', type: 'text' },
           {
             name: 'resource',
             type: 'varchar',

@@ -9,6 +9,7 @@ import { ResourceServers1764925200000 } from './1764925200000-resource-servers.j
 import { DpopBindings1765008000000 } from './1765008000000-dpop-bindings.js';
 import { DeviceAuthorizations1765094400000 } from './1765094400000-device-authorizations.js';
 import { BrowserSignIn1765180800000 } from './1765180800000-browser-sign-in.js';
+import { SessionScopeAsText1765267200000 } from './1765267200000-session-scope-as-text.js';
 
 /**
  * Every migration, in order. Listed by hand rather than globbed: a glob
@@ -27,4 +28,5 @@ export const migrations = [
   DpopBindings1765008000000,
   DeviceAuthorizations1765094400000,
   BrowserSignIn1765180800000,
+  SessionScopeAsText1765267200000,
 ];

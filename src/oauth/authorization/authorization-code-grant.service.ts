@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { Actor } from '../../access/actor.js';
 import type { VerifiedDpopProof } from '../../access/dpop-proof-verification.js';
+import { narrowScopes } from '../../access/scopes.js';
 import { inTransaction, shareLock } from '../../database/transaction.js';
 import { SessionEnder } from '../../sessions/session-ender.service.js';
 import { SessionStarter } from '../../sessions/session-starter.service.js';
@@ -15,6 +16,7 @@ import type { TokenRequest } from '../protocol/token-request.js';
 import type { TokenResponseDto } from '../protocol/token-response.dto.js';
 import { TokenAudiences } from '../token-audiences.service.js';
 import {
+  allowanceSinceLogin,
   confirmationBy,
   refreshTokenBinding,
   requireGrantType,
@@ -76,6 +78,12 @@ export class AuthorizationCodeGrant {
       throw new InvalidGrant(INVALID_CODE);
     const audience = await this.audiences.ofResource(code.resource);
     if (audience === null) throw new InvalidGrant(INVALID_CODE);
+    // The API may have let the client out, or narrowed it, since the sign-in.
+    const { clientScopes } = await allowanceSinceLogin(
+      this.audiences,
+      audience,
+      client,
+    );
     const started = await inTransaction(this.dataSource, async (manager) => {
       if (!(await this.codes.spend(manager, code.id))) return 'replayed';
       const user = await manager.findOne(User, {
@@ -89,7 +97,10 @@ export class AuthorizationCodeGrant {
           code.createdAt < user.tokensValidAfter)
       )
         return null;
-      const scopes = sessionScopesFor(code, user, audience);
+      const scopes = narrowScopes(
+        sessionScopesFor(code, user, audience),
+        clientScopes,
+      );
       const issued = await this.starter.start(
         user,
         client.clientId,

@@ -34,7 +34,7 @@ export class AuthorizationCode {
   @Column({ type: 'varchar', length: 128 })
   codeChallenge!: string;
 
-  @Column({ type: 'varchar', length: 512 })
+  @Column({ type: 'text' })
   scope!: string;
 
   /** The API (RFC 8707 resource) the scopes belong to; null for this service. */

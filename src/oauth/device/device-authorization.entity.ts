@@ -42,7 +42,7 @@ export class DeviceAuthorization {
   clientId!: string;
 
   /** The scope the tool asked for; null for everything the user and client may have. */
-  @Column({ type: 'varchar', length: 512, nullable: true })
+  @Column({ type: 'text', nullable: true })
   requestedScope!: string | null;
 
   /** The API (RFC 8707 resource) the tokens are for; null for this service. */
@@ -61,7 +61,7 @@ export class DeviceAuthorization {
   userId!: string | null;
 
   /** The scopes granted at approval. */
-  @Column({ type: 'varchar', length: 512, nullable: true })
+  @Column({ type: 'text', nullable: true })
   grantedScope!: string | null;
 
   /** Seconds the tool must wait between two polls; grows by 5 at each slow_down (§3.5). */

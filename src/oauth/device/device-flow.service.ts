@@ -29,6 +29,7 @@ import type { TokenAudience } from '../token-audiences.service.js';
 import { TokenAudiences } from '../token-audiences.service.js';
 import type { Client } from '../../clients/client.entity.js';
 import {
+  allowanceSinceLogin,
   confirmationBy,
   grantScopes,
   requireGrantType,
@@ -133,8 +134,13 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
   ): Promise<DeviceAuthorizationResponse> {
     requireGrantType(client, DEVICE_CODE_GRANT_TYPE);
     const target = await this.audiences.target(form.resource, client);
-    if (form.scope !== undefined)
-      grantScopes(form.scope, target.clientScopes, target.audience);
+    // Kept as checked: each scope once, single spaces (RFC 6749 §3.3).
+    const requestedScope =
+      form.scope === undefined
+        ? null
+        : grantScopes(form.scope, target.clientScopes, target.audience).join(
+            ' ',
+          );
     const deviceCode = randomBytes(32).toString('base64url');
     const now = Date.now();
     for (let attempt = 0; ; attempt++) {
@@ -144,7 +150,7 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
           deviceCodeHash: hashSecret(deviceCode),
           userCode,
           clientId: client.clientId,
-          requestedScope: form.scope ?? null,
+          requestedScope,
           resource: target.audience.resourceServer?.identifier ?? null,
           status: 'pending',
           userId: null,
@@ -275,6 +281,19 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
         'The user has not approved the request yet.',
       );
 
+    const audience = await this.audiences.ofResource(found.resource);
+    if (audience === null)
+      throw new DeviceFlowError(
+        'access_denied',
+        'The API these tokens were for is no longer registered.',
+      );
+    // The API may have let the client out, or narrowed it, since the approval.
+    const { clientScopes } = await allowanceSinceLogin(
+      this.audiences,
+      audience,
+      client,
+    );
+
     // Approved: one poll wins the tokens, whichever instance it reaches.
     const { affected } = await repository.update(
       { id: found.id, status: 'approved' },
@@ -293,15 +312,12 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
         'access_denied',
         'The account that approved is no longer signed in there: start again.',
       );
-    const audience = await this.audiences.ofResource(found.resource);
-    if (audience === null)
-      throw new DeviceFlowError(
-        'access_denied',
-        'The API these tokens were for is no longer registered.',
-      );
     const scopes = narrowScopes(
-      (found.grantedScope ?? '').split(' ').filter(Boolean),
-      audience.scopesForRoles(user.roles),
+      narrowScopes(
+        (found.grantedScope ?? '').split(' ').filter(Boolean),
+        audience.scopesForRoles(user.roles),
+      ),
+      clientScopes,
     );
     const started = await this.logins.start(
       user,
@@ -347,16 +363,23 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
       { lastPolledAt: new Date(now) },
     );
     if (affected === 1) return;
+    // Added in the UPDATE, not from the row read before: two polls racing
+    // (on two instances) each lengthen the interval, none overwrites the other.
+    const column = this.dataSource.driver.escape('pollInterval');
     await repository.update(
       { id: found.id },
       {
-        pollInterval: found.pollInterval + SLOW_DOWN_STEP_S,
+        pollInterval: () => `${column} + ${SLOW_DOWN_STEP_S}`,
         lastPolledAt: new Date(now),
       },
     );
+    const { pollInterval } = await repository.findOneOrFail({
+      select: { id: true, pollInterval: true },
+      where: { id: found.id },
+    });
     throw new DeviceFlowError(
       'slow_down',
-      `Poll at most every ${found.pollInterval + SLOW_DOWN_STEP_S} seconds.`,
+      `Poll at most every ${pollInterval} seconds.`,
     );
   }
 
