@@ -17,7 +17,7 @@ import {
   tokenClient,
 } from './utils/flows.js';
 import type { CreatedClient, TokenBody } from './utils/flows.js';
-import { freePort } from './utils/processes.js';
+import { appForOauth4webapi, LOOPBACK } from './utils/oauth4webapi.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -423,30 +423,18 @@ describe('the device flow with oauth4webapi', () => {
   let testApp: TestApp;
   let as: oauth.AuthorizationServer;
   let cli: CreatedClient;
-  const options = { [oauth.allowInsecureRequests]: true };
+  const options = LOOPBACK;
   const clock = useMovableClock();
 
   beforeAll(async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    testApp = await createTestApp({ ...ADMIN_ENV, PUBLIC_URL: baseUrl });
-    await testApp.app.listen({ port, host: '127.0.0.1' });
-    const adminToken = await passwordGrant(
-      testApp,
-      ADMIN.username,
-      ADMIN.password,
-    );
+    let adminToken: string;
+    ({ testApp, adminToken, as } = await appForOauth4webapi());
     await registerUser(testApp, 'alice');
     cli = await createClientAs(testApp, adminToken, {
       name: 'acme-cli',
       allowedScopes: ['profile'],
       allowedGrantTypes: [DEVICE_CODE, 'refresh_token'],
     });
-    const issuer = new URL(baseUrl);
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }),
-    );
   });
   afterAll(() => testApp.close());
 

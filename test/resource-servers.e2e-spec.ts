@@ -16,7 +16,7 @@ import {
   tokenClient,
 } from './utils/flows.js';
 import type { CreatedClient, TokenBody } from './utils/flows.js';
-import { freePort } from './utils/processes.js';
+import { appForOauth4webapi, LOOPBACK } from './utils/oauth4webapi.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -764,18 +764,11 @@ describe('resource indicators with oauth4webapi', () => {
   let testApp: TestApp;
   let as: oauth.AuthorizationServer;
   let service: CreatedClient;
-  const options = { [oauth.allowInsecureRequests]: true };
+  const options = LOOPBACK;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    testApp = await createTestApp({ ...ADMIN_ENV, PUBLIC_URL: baseUrl });
-    await testApp.app.listen({ port, host: '127.0.0.1' });
-    const adminToken = await passwordGrant(
-      testApp,
-      ADMIN.username,
-      ADMIN.password,
-    );
+    let adminToken: string;
+    ({ testApp, adminToken, as } = await appForOauth4webapi());
     const api = (
       await testApp
         .http()
@@ -799,11 +792,6 @@ describe('resource indicators with oauth4webapi', () => {
       .set('Authorization', `Bearer ${adminToken}`)
       .send({ scopes: ['invoices:export'] })
       .expect(200);
-    const issuer = new URL(baseUrl);
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }),
-    );
   });
   afterAll(() => testApp.close());
 

@@ -11,7 +11,7 @@ import {
   registerUser,
 } from './utils/flows.js';
 import type { CreatedClient, TokenBody } from './utils/flows.js';
-import { freePort } from './utils/processes.js';
+import { appForOauth4webapi, LOOPBACK } from './utils/oauth4webapi.js';
 import type { TestApp } from './utils/test-app.js';
 import { createTestApp, TEST_PUBLIC_URL } from './utils/test-app.js';
 
@@ -556,18 +556,11 @@ describe('token exchange with oauth4webapi', () => {
   let testApp: TestApp;
   let as: oauth.AuthorizationServer;
   let storefront: CreatedClient;
-  const options = { [oauth.allowInsecureRequests]: true };
+  const options = LOOPBACK;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    testApp = await createTestApp({ ...ADMIN_ENV, PUBLIC_URL: baseUrl });
-    await testApp.app.listen({ port, host: '127.0.0.1' });
-    const adminToken = await passwordGrant(
-      testApp,
-      ADMIN.username,
-      ADMIN.password,
-    );
+    let adminToken: string;
+    ({ testApp, adminToken, as } = await appForOauth4webapi());
     await registerUser(testApp, 'alice');
     const ids = new Map<string, string>();
     for (const api of APIS.slice(0, 2)) {
@@ -590,11 +583,6 @@ describe('token exchange with oauth4webapi', () => {
       .set('Authorization', `Bearer ${adminToken}`)
       .send({ scopes: ['invoices:read'], exchangeFrom: [STOREFRONT] })
       .expect(200);
-    const issuer = new URL(baseUrl);
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }),
-    );
   });
   afterAll(() => testApp.close());
 

@@ -70,13 +70,9 @@ export class DevicePageController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signedIn = await this.signedInWithCsrf(request, reply);
-    if (signedIn === null) return;
-    const typed = fieldOf(request, 'user_code');
-    const pending = await this.deviceFlow.pending(typed);
-    if (pending === null) return this.codeRefused(reply, signedIn, typed);
-    const offer = await this.offerOrRefuse(reply, pending, signedIn);
-    if (offer === null) return;
+    const form = await this.typedCode(request, reply);
+    if (form === null) return;
+    const { signedIn, typed, offer } = form;
     sendPage(
       reply,
       deviceConfirmPage({
@@ -101,13 +97,9 @@ export class DevicePageController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signedIn = await this.signedInWithCsrf(request, reply);
-    if (signedIn === null) return;
-    const typed = fieldOf(request, 'user_code');
-    const pending = await this.deviceFlow.pending(typed);
-    if (pending === null) return this.codeRefused(reply, signedIn, typed);
-    const offer = await this.offerOrRefuse(reply, pending, signedIn);
-    if (offer === null) return;
+    const form = await this.typedCode(request, reply);
+    if (form === null) return;
+    const { signedIn, typed, pending, offer } = form;
     const allowed = fieldOf(request, 'decision') === 'allow';
     const decided = allowed
       ? await this.deviceFlow.approve(pending, signedIn.user)
@@ -117,6 +109,32 @@ export class DevicePageController {
     sendPage(reply, deviceDonePage(allowed, offer.client.name), {
       title: allowed ? 'Device connected' : 'Request denied',
     });
+  }
+
+  /**
+   * A posted form's pending authorization, for its signed-in user, and
+   * what approving it would grant; null once the page saying why not
+   * (not signed in, a stale form, an unknown code, too much asked) is sent.
+   */
+  private async typedCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<{
+    signedIn: SignedInBrowser;
+    typed: string;
+    pending: PendingDeviceAuthorization;
+    offer: DeviceOffer;
+  } | null> {
+    const signedIn = await this.signedInWithCsrf(request, reply);
+    if (signedIn === null) return null;
+    const typed = fieldOf(request, 'user_code');
+    const pending = await this.deviceFlow.pending(typed);
+    if (pending === null) {
+      this.codeRefused(reply, signedIn, typed);
+      return null;
+    }
+    const offer = await this.offerOrRefuse(reply, pending, signedIn);
+    return offer === null ? null : { signedIn, typed, pending, offer };
   }
 
   /** The signed-in browser, if the form is its own; otherwise the page that says why, sent. */
