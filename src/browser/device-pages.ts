@@ -1,6 +1,6 @@
 import type { SafeHtml } from './html.js';
 import { html } from './html.js';
-import { signOutForm } from './pages.js';
+import { scopeList, signOutForm } from './pages.js';
 
 export interface DeviceCodePageModel {
   csrfToken: string;
@@ -61,9 +61,7 @@ export function deviceConfirmPage(model: DeviceConfirmPageModel): SafeHtml {
       Signed in as <strong>${model.username}</strong>. A device showing the code
       <strong class="code">${model.userCode}</strong> asks to:
     </p>
-    <ul class="scopes">
-      ${model.scopes.map((scope) => html`<li><span class="scope-words">${scope.description}</span> <code>${scope.name}</code></li>`)}
-    </ul>
+    ${scopeList(model.scopes)}
     ${model.resourceName === undefined ? null : html`<p class="aside">at <strong>${model.resourceName}</strong></p>`}
     <p class="aside">
       Allow only if you started this on your own device and the code matches.

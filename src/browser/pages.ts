@@ -153,9 +153,7 @@ export function consentPage(model: ConsentPageModel): SafeHtml {
       Signed in as <strong>${model.username}</strong>.
       <strong>${model.clientName}</strong> asks to:
     </p>
-    <ul class="scopes">
-      ${model.scopes.map((scope) => html`<li><span class="scope-words">${scope.description}</span> <code>${scope.name}</code></li>`)}
-    </ul>
+    ${scopeList(model.scopes)}
     ${model.resourceName === undefined ? null : html`<p class="aside">at <strong>${model.resourceName}</strong></p>`}
     <form method="post" action="/auth/authorize">
       <input type="hidden" name="csrf" value="${model.csrfToken}" />
@@ -171,6 +169,15 @@ export function consentPage(model: ConsentPageModel): SafeHtml {
       You can withdraw this later:
       <code>DELETE /users/me/consents/{clientId}</code>.
     </p> `;
+}
+
+/** Scopes in words, each with its name: what the consent and device pages ask a person to allow. */
+export function scopeList(
+  scopes: readonly { name: string; description: string }[],
+): SafeHtml {
+  return html`<ul class="scopes">
+    ${scopes.map((scope) => html`<li><span class="scope-words">${scope.description}</span> <code>${scope.name}</code></li>`)}
+  </ul>`;
 }
 
 export function errorPage(title: string, message: string): SafeHtml {

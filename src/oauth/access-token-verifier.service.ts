@@ -22,7 +22,6 @@ import { SIGNING_ALGORITHM } from './keys/key-material.js';
 import { CLOCK_SKEW_MS } from './keys/key-ring.js';
 import { SigningKeysService } from './keys/signing-keys.service.js';
 import { narrowScopes } from '../access/scopes.js';
-import { InvalidTarget } from './protocol/oauth.errors.js';
 import { PUBLIC_CLIENT_ID } from './client-authenticator.service.js';
 import { TokenHolderLookup } from './token-holder-lookup.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -340,18 +339,10 @@ export class AccessTokenVerifier extends AccessTokenVerification {
     client: Client,
   ): Promise<readonly string[]> {
     if (audience.resourceServer === null) return client.allowedScopes;
-    try {
-      const { clientScopes } = await this.audiences.allowanceAt(audience, {
-        clientId: client.id,
-        client,
-        confidential: true,
-      });
-      return clientScopes;
-    } catch (refusal) {
-      if (refusal instanceof InvalidTarget)
-        throw new RevokedAccessToken('The API no longer lets this client in.');
-      throw refusal;
-    }
+    const allowance = await this.audiences.allowanceOf(audience, client.id);
+    if (allowance === null)
+      throw new RevokedAccessToken('The API no longer lets this client in.');
+    return allowance.scopes;
   }
 }
 

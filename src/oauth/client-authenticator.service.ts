@@ -30,6 +30,15 @@ export type AuthenticatedClient =
   /** A public client cannot keep a secret (RFC 6749 §2.1). */
   | { clientId: typeof PUBLIC_CLIENT_ID; confidential: false; client: null };
 
+/** A registered client as the token endpoint would see it authenticated, by its type. */
+export type RegisteredClient = Exclude<AuthenticatedClient, { client: null }>;
+
+export function asAuthenticatedClient(client: Client): RegisteredClient {
+  return client.clientType === 'public'
+    ? { clientId: client.id, confidential: false, client }
+    : { clientId: client.id, confidential: true, client };
+}
+
 interface ClientCredentials {
   clientId: string;
   clientSecret: string;

@@ -20,6 +20,8 @@ export interface TokenAudience {
   isScope(name: string): boolean;
   /** The audience's scopes that these roles grant a user. */
   scopesForRoles(roles: readonly Role[]): string[];
+  /** A scope in words, for a consent or device page. */
+  describe(name: string): string;
 }
 
 /** An audience a client asked for, and the scopes the client may ask for there. */
@@ -49,6 +51,7 @@ export class TokenAudiences {
       resourceServer: null,
       isScope,
       scopesForRoles,
+      describe: (name) => (isScope(name) ? SCOPES[name] : name),
     };
   }
 
@@ -140,6 +143,9 @@ export class TokenAudiences {
 
 function apiAudience(server: ResourceServer): TokenAudience {
   const names = new Set(server.scopes.map((scope) => scope.name));
+  const words = new Map(
+    server.scopes.map((scope) => [scope.name, scope.description]),
+  );
   return {
     identifier: server.identifier,
     resourceServer: server,
@@ -148,5 +154,6 @@ function apiAudience(server: ResourceServer): TokenAudience {
       server.scopes
         .filter((scope) => scope.roles.some((role) => roles.includes(role)))
         .map((scope) => scope.name),
+    describe: (name) => words.get(name) ?? name,
   };
 }

@@ -20,6 +20,7 @@ import { TokenAudiences } from './token-audiences.service.js';
 import {
   confirmationBy,
   grantScopes,
+  userScopesAt,
   requireGrantType,
   tokenTypeFor,
 } from './token-grants.service.js';
@@ -126,11 +127,8 @@ export class TokenExchange {
     // No wider than the subject token, than the user's roles there, nor than the API lets the client have.
     const allowed = narrowScopes(
       subject.scopes,
-      narrowScopes(
-        // The principal's user is the users/ entity, its roles checked when stored.
-        audience.scopesForRoles(subject.user.roles as readonly Role[]),
-        target.clientScopes,
-      ),
+      // The principal's user is the users/ entity, its roles checked when stored.
+      userScopesAt(target, subject.user.roles as readonly Role[]),
     );
     if (form.scope === undefined && allowed.length === 0) {
       throw new InvalidScope(

@@ -8,7 +8,7 @@ import { SessionEnder } from '../sessions/session-ender.service.js';
 import type { Session } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { LoginSessions } from '../users/login-sessions.service.js';
-import type { User } from '../users/user.entity.js';
+import type { Role, User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { AuthenticatedClient } from './client-authenticator.service.js';
@@ -94,14 +94,13 @@ export class TokenGrantsService {
     dpop: VerifiedDpopProof | undefined,
   ): Promise<TokenResponseDto> {
     const { audience } = target;
-    // A registered client gets no more than it was registered for, whoever logs in through it.
-    const allowed = narrowScopes(
-      audience.scopesForRoles(user.roles),
-      target.clientScopes,
-    );
     let scopes: string[];
     try {
-      scopes = grantScopes(requestedScope, allowed, audience);
+      scopes = grantScopes(
+        requestedScope,
+        userScopesAt(target, user.roles),
+        audience,
+      );
     } catch (refusal) {
       // Only the user's roles can refuse here (the rest was checked before the
       // password): the password was right, so the attempt must leave a trace.
@@ -285,13 +284,13 @@ export class TokenGrantsService {
         'The API this session signed in to is no longer registered; name another resource, or log in again.',
       );
     const target = await this.audiences.target(resources, client);
-    const allowed = narrowScopes(
-      target.audience.scopesForRoles(user.roles),
-      target.clientScopes,
-    );
     return {
       audience: target.audience,
-      scopes: grantScopes(requestedScope, allowed, target.audience),
+      scopes: grantScopes(
+        requestedScope,
+        userScopesAt(target, user.roles),
+        target.audience,
+      ),
     };
   }
 
@@ -382,6 +381,22 @@ export function refreshTokenBinding(
   return client.confidential || dpop === undefined
     ? undefined
     : { dpopJkt: dpop.jkt };
+}
+
+/**
+ * What a user may be granted at a target through its client: the
+ * audience's scopes their roles give, no more than the client may ask for
+ * there. A registered client gets no more than it was registered for,
+ * whoever signs in through it.
+ */
+export function userScopesAt(
+  target: Pick<TokenTarget, 'audience' | 'clientScopes'>,
+  roles: readonly Role[],
+): string[] {
+  return narrowScopes(
+    target.audience.scopesForRoles(roles),
+    target.clientScopes,
+  );
 }
 
 /**

@@ -2,11 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { Client } from '../../clients/client.entity.js';
 import { ClientsService } from '../../clients/clients.service.js';
 import { matchesRegisteredRedirectUri } from '../../clients/redirect-uris.js';
-import { narrowScopes } from '../../access/scopes.js';
 import type { User } from '../../users/user.entity.js';
-import type { AuthenticatedClient } from '../client-authenticator.service.js';
+import { asAuthenticatedClient } from '../client-authenticator.service.js';
 import { OAuthError } from '../protocol/oauth.errors.js';
-import { grantScopes } from '../token-grants.service.js';
+import { grantScopes, userScopesAt } from '../token-grants.service.js';
 import type { TokenTarget } from '../token-audiences.service.js';
 import { TokenAudiences } from '../token-audiences.service.js';
 
@@ -147,7 +146,10 @@ export class AuthorizationRequests {
     const resources = resourcesOf(raw.resource);
     let target: TokenTarget;
     try {
-      target = await this.audiences.target(resources, asClient(client));
+      target = await this.audiences.target(
+        resources,
+        asAuthenticatedClient(client),
+      );
       if (params.scope !== undefined)
         grantScopes(params.scope, target.clientScopes, target.audience);
     } catch (refusal) {
@@ -186,20 +188,12 @@ export class AuthorizationRequests {
    * at the token endpoint.
    */
   scopesFor(request: AuthorizationRequest, user: User): string[] {
-    const { audience, clientScopes } = request.target;
-    const allowed = narrowScopes(
-      audience.scopesForRoles(user.roles),
-      clientScopes,
+    return grantScopes(
+      request.requestedScope,
+      userScopesAt(request.target, user.roles),
+      request.target.audience,
     );
-    return grantScopes(request.requestedScope, allowed, audience);
   }
-}
-
-/** The registered client as the token endpoint would see it authenticated. */
-export function asClient(client: Client): AuthenticatedClient {
-  return client.clientType === 'public'
-    ? { clientId: client.id, confidential: false, client }
-    : { clientId: client.id, confidential: true, client };
 }
 
 function page(message: string): AuthorizationOutcome {

@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../access/auth.decorators.js';
-import { SCOPES } from '../../access/scopes.js';
 import type { SignedInBrowser } from '../../browser/browser-sessions.service.js';
 import { BrowserSessions } from '../../browser/browser-sessions.service.js';
 import { Consents } from '../../browser/consents.service.js';
@@ -164,7 +163,7 @@ export class AuthorizeController {
           username: user.username,
           scopes: scopes.map((name) => ({
             name,
-            description: describeScope(name, target.audience.resourceServer),
+            description: target.audience.describe(name),
           })),
           resourceName: target.audience.resourceServer?.name,
           csrfToken,
@@ -191,15 +190,4 @@ export class AuthorizeController {
       status,
     );
   }
-}
-
-/** A scope in words: this service's catalogue, or the API's own description. */
-function describeScope(
-  name: string,
-  server: { scopes: { name: string; description?: string | null }[] } | null,
-): string {
-  if (server === null) return (SCOPES as Record<string, string>)[name] ?? name;
-  return (
-    server.scopes.find((scope) => scope.name === name)?.description ?? name
-  );
 }

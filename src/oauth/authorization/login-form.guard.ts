@@ -10,7 +10,7 @@ import type { User } from '../../users/user.entity.js';
 import type { LoginDevice } from '../../users/credentials/login-device.entity.js';
 import type { AuthenticatedClient } from '../client-authenticator.service.js';
 import { PUBLIC_CLIENT_ID } from '../client-authenticator.service.js';
-import { asClient } from './authorization-request.js';
+import { asAuthenticatedClient } from '../client-authenticator.service.js';
 
 /** Why the login form did not sign anyone in, for the page to say. */
 export type LoginRefusal =
@@ -75,7 +75,7 @@ export class LoginFormGuard extends AuthGuard('local') {
       clientId === null ? null : await this.clients.findById(clientId);
     return client === null
       ? { clientId: PUBLIC_CLIENT_ID, confidential: false, client: null }
-      : asClient(client);
+      : asAuthenticatedClient(client);
   }
 
   override handleRequest<TUser = User>(

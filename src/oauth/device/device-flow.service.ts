@@ -17,7 +17,11 @@ import { LoginSessions } from '../../users/login-sessions.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
 import { AccessTokenService } from '../access-token.service.js';
-import type { AuthenticatedClient } from '../client-authenticator.service.js';
+import type {
+  AuthenticatedClient,
+  RegisteredClient,
+} from '../client-authenticator.service.js';
+import { asAuthenticatedClient } from '../client-authenticator.service.js';
 import {
   DeviceFlowError,
   InvalidGrant,
@@ -32,6 +36,7 @@ import {
   allowanceSinceLogin,
   confirmationBy,
   grantScopes,
+  userScopesAt,
   requireGrantType,
   tokenTypeFor,
 } from '../token-grants.service.js';
@@ -228,7 +233,7 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
     const { clientScopes } = await this.audiences.allowanceAt(audience, client);
     const scopes = grantScopes(
       authorization.requestedScope ?? undefined,
-      narrowScopes(audience.scopesForRoles(user.roles), clientScopes),
+      userScopesAt({ audience, clientScopes }, user.roles),
       audience,
     );
     return { client: client.client, audience, scopes };
@@ -404,14 +409,9 @@ export class DeviceFlow implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The client as token requests authenticate it, for settling scopes at approval. */
-  private async clientOf(
-    clientId: string,
-  ): Promise<Exclude<AuthenticatedClient, { client: null }> | null> {
+  private async clientOf(clientId: string): Promise<RegisteredClient | null> {
     const client = await this.clients.findById(clientId);
-    if (client === null) return null;
-    return client.clientType === 'public'
-      ? { clientId, confidential: false, client }
-      : { clientId, confidential: true, client };
+    return client === null ? null : asAuthenticatedClient(client);
   }
 }
 

@@ -2,7 +2,6 @@ import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../access/auth.decorators.js';
-import { SCOPES } from '../../access/scopes.js';
 import type { SignedInBrowser } from '../../browser/browser-sessions.service.js';
 import { BrowserSessions } from '../../browser/browser-sessions.service.js';
 import {
@@ -14,7 +13,6 @@ import { redirectToLogin } from '../../browser/login-redirect.js';
 import { errorPage, sendPage } from '../../browser/pages.js';
 import { RateLimit } from '../../rate-limiting/rate-limit.decorator.js';
 import { OAuthError } from '../protocol/oauth.errors.js';
-import type { TokenAudience } from '../token-audiences.service.js';
 import type {
   DeviceOffer,
   PendingDeviceAuthorization,
@@ -82,7 +80,7 @@ export class DevicePageController {
         clientName: offer.client.name,
         scopes: offer.scopes.map((name) => ({
           name,
-          description: describe(offer.audience, name),
+          description: offer.audience.describe(name),
         })),
         resourceName: offer.audience.resourceServer?.name,
       }),
@@ -207,14 +205,4 @@ export class DevicePageController {
 function fieldOf(request: FastifyRequest, name: string): string {
   const value = (request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
-}
-
-/** A scope in words, as the consent screen shows it. */
-function describe(audience: TokenAudience, name: string): string {
-  if (audience.resourceServer === null)
-    return SCOPES[name as keyof typeof SCOPES] ?? name;
-  return (
-    audience.resourceServer.scopes.find((scope) => scope.name === name)
-      ?.description ?? name
-  );
 }
