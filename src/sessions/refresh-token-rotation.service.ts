@@ -2,9 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Actor } from '../access/actor.js';
 import { SecurityEvents } from '../audit/security-events.service.js';
+import { PreparedWrite } from '../common/prepared-write.js';
 import { hashSecret, newSecret } from '../common/secrets.js';
 import type { AppConfig } from '../config/env.js';
 import { inTransaction } from '../database/transaction.js';
@@ -34,6 +35,14 @@ export class RefreshTokenRotation {
   // The context this warning has always been logged under: log searches and alerts filter on it.
   private readonly logger = new Logger('SessionsService');
   private readonly refreshTtlMs: number;
+  /** The three writes of every refresh, as SQL written once (PreparedWrite). */
+  private readonly spendToken: PreparedWrite<'spentAt' | 'tokenHash'>;
+  private readonly extendSession: PreparedWrite<
+    'lastUsedAt' | 'expiresAt' | 'id'
+  >;
+  private readonly storeSuccessor: PreparedWrite<
+    'tokenHash' | 'sessionId' | 'expiresAt' | 'spentAt'
+  >;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -42,6 +51,32 @@ export class RefreshTokenRotation {
     config: ConfigService<AppConfig, true>,
   ) {
     this.refreshTtlMs = config.get('REFRESH_TOKEN_TTL', { infer: true }) * 1000;
+    this.spendToken = new PreparedWrite(
+      dataSource,
+      RefreshToken,
+      ['spentAt', 'tokenHash'],
+      ({ table, column, parameter }) =>
+        `UPDATE ${table} SET ${column('spentAt')} = ${parameter('spentAt')}` +
+        ` WHERE ${column('tokenHash')} = ${parameter('tokenHash')} AND ${column('spentAt')} IS NULL`,
+    );
+    this.extendSession = new PreparedWrite(
+      dataSource,
+      Session,
+      ['lastUsedAt', 'expiresAt', 'id'],
+      ({ table, column, parameter }) =>
+        `UPDATE ${table} SET ${column('lastUsedAt')} = ${parameter('lastUsedAt')},` +
+        ` ${column('expiresAt')} = ${parameter('expiresAt')}` +
+        ` WHERE ${column('id')} = ${parameter('id')} AND ${column('endedAt')} IS NULL`,
+    );
+    // createdAt is left to the column's default, as TypeORM's insert leaves it.
+    this.storeSuccessor = new PreparedWrite(
+      dataSource,
+      RefreshToken,
+      ['tokenHash', 'sessionId', 'expiresAt', 'spentAt'],
+      ({ table, column, parameter }) =>
+        `INSERT INTO ${table} (${column('tokenHash')}, ${column('sessionId')}, ${column('expiresAt')}, ${column('spentAt')})` +
+        ` VALUES (${parameter('tokenHash')}, ${parameter('sessionId')}, ${parameter('expiresAt')}, ${parameter('spentAt')})`,
+    );
   }
 
   /**
@@ -100,19 +135,12 @@ export class RefreshTokenRotation {
         if (!(await this.extend(manager, session.id, now, expiresAt)))
           return { ok: false, reason: 'ended', session };
         const successor = newSecret();
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(RefreshToken)
-          .values({
-            tokenHash: hashSecret(successor),
-            sessionId: session.id,
-            expiresAt,
-            spentAt: null,
-          })
-          // Nothing reads the row back: TypeORM would SELECT its createdAt.
-          .updateEntity(false)
-          .execute();
+        await this.storeSuccessor.run(manager, {
+          tokenHash: hashSecret(successor),
+          sessionId: session.id,
+          expiresAt,
+          spentAt: null,
+        });
         return {
           ok: true,
           session: { ...session, lastUsedAt: now, expiresAt },
@@ -135,12 +163,12 @@ export class RefreshTokenRotation {
     lastUsedAt: Date,
     expiresAt: Date,
   ): Promise<boolean> {
-    const update = await manager.update(
-      Session,
-      { id: sessionId, endedAt: IsNull() },
-      { lastUsedAt, expiresAt },
-    );
-    return update.affected === 1;
+    const extended = await this.extendSession.run(manager, {
+      lastUsedAt,
+      expiresAt,
+      id: sessionId,
+    });
+    return extended === 1;
   }
 
   /** True when this call spent the token; false when another spent it first. */
@@ -149,12 +177,10 @@ export class RefreshTokenRotation {
     tokenHash: string,
     now: Date,
   ): Promise<boolean> {
-    const spend = await manager
-      .createQueryBuilder()
-      .update(RefreshToken)
-      .set({ spentAt: now })
-      .where('tokenHash = :tokenHash AND spentAt IS NULL', { tokenHash })
-      .execute();
-    return spend.affected === 1;
+    const spent = await this.spendToken.run(manager, {
+      spentAt: now,
+      tokenHash,
+    });
+    return spent === 1;
   }
 }
