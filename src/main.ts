@@ -9,7 +9,7 @@ import v8 from 'node:v8';
  * to be pretenured; each request then leaves a few kilobytes in the old
  * generation, and anything young they point to is kept and promoted with
  * them until the next full collection. Measured (docs/performance.md):
- * 8.5 KB promoted per GET /users/me, the heap swinging between 55 and 250
+ * 8.7 KB promoted per GET /users/me, the heap swinging between 55 and 250
  * MB, a tenth of the main thread in scavenges. Without it the same load
  * promotes almost nothing and costs a fifth less CPU per request. Set
  * before the application is loaded, so no site is tenured by then.

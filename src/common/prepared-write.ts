@@ -54,7 +54,7 @@ export class PreparedWrite<Property extends string> {
     });
   }
 
-  /** Runs in the transaction of `manager`; the number of rows it wrote. */
+  /** Runs in the transaction of `manager`; the rows an UPDATE changed (an INSERT counts 0 on PostgreSQL). */
   async run(
     manager: EntityManager,
     values: Record<Property, unknown>,
